@@ -1,0 +1,40 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Both set up what they need.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PROBE  := $(VENV)/bin/probe
+STAMP  := $(VENV)/.installed-stamp
+NODE_STAMP := fixtures/node/node_modules/.installed-stamp
+
+.PHONY: setup demo test lint bench clean docs
+
+setup: $(STAMP) $(NODE_STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,dev]'
+	touch $@
+
+$(NODE_STAMP): fixtures/node/package.json fixtures/node/package-lock.json
+	cd fixtures/node && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+demo: $(STAMP)
+	$(PROBE) demo
+
+test: setup
+	$(PY) -m pytest -n auto
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check probe checks tests fixtures benchmarks
+	$(VENV)/bin/mypy
+
+bench: setup
+	$(PY) -m benchmarks
+
+docs: $(STAMP)
+	$(PROBE) checks --markdown > docs/checks.md
+
+clean:
+	rm -rf $(VENV) fixtures/node/node_modules build *.egg-info

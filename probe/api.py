@@ -1,0 +1,71 @@
+"""The engine as a library: load checks and config, plan, and scan. The CLI and the tests both use it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from probe import accounts, config
+from probe.model import Report
+from probe.redact import Redactor
+from probe.registry import CheckSpec, Registry, load
+from probe.runner import Collector, Progress, run, select
+
+
+def sections(registry: Registry) -> dict[str, Any]:
+    """Every config section: the engine's own (accounts) and those the check modules declare."""
+    return {**accounts.CONFIG_SECTIONS, **registry.sections()}
+
+
+@dataclass(frozen=True)
+class Plan:
+    registry: Registry
+    loaded: config.Loaded
+    specs: tuple[CheckSpec, ...]
+    collector: Collector
+
+
+def plan(
+    *,
+    target: str | None = None,
+    config_path: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    only: Sequence[str] = (),
+    skip: Sequence[str] = (),
+    env_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    registry: Registry | None = None,
+) -> Plan:
+    """Everything up to the first request. Raises `config.ConfigError` for anything the user must fix."""
+    registry = registry or load()
+    merged = {**(overrides or {}), "target": target}
+    loaded = config.load(config_path, sections(registry), merged, env_file=env_file, environ=environ)
+    unknown = [s for s in (*only, *skip) if not _known_selector(registry, s)]
+    if unknown:
+        raise config.ConfigError(f"--only/--skip: unknown check or family {unknown[0]!r} (see `probe checks`)")
+    specs = tuple(select(registry, only, skip))
+    settings = loaded.settings
+    collector = Collector(
+        target=settings.target or "(no target)",
+        mode=settings.mode,
+        checks=tuple(s.info for s in specs),
+        redactor=Redactor(loaded.secrets),
+        config_path=str(loaded.path) if loaded.path else None,
+    )
+    return Plan(registry=registry, loaded=loaded, specs=specs, collector=collector)
+
+
+def _known_selector(registry: Registry, selector: str) -> bool:
+    return any(spec.id == selector or spec.info.family == selector for spec in registry.specs)
+
+
+def execute(plan: Plan, on_progress: Callable[[Progress], None] | None = None) -> Report:
+    return asyncio.run(run(plan.loaded.settings, plan.registry, plan.collector, plan.specs, on_progress))
+
+
+def scan(target: str | None = None, **kwargs: Any) -> Report:
+    """Plan and run in one call (tests, embedding). Raises ConfigError or TargetUnreachable."""
+    return execute(plan(target=target, **kwargs))

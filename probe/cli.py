@@ -1,0 +1,325 @@
+"""The `probe` command. Parses flags, loads config, runs the engine, writes the reports.
+
+Imports are lazy: `probe --version` and `probe --help` must not pay for httpx, pydantic or the checks.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+
+from probe import __version__
+
+if TYPE_CHECKING:
+    from probe.model import Report, Severity
+    from probe.runner import Progress
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+app = typer.Typer(
+    name="probe",
+    help="What will break or leak once real users and strangers arrive: a black-box pre-deploy check.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+class ModeOpt(StrEnum):
+    passive = "passive"
+    active = "active"
+
+
+class SeverityOpt(StrEnum):
+    critical = "critical"
+    high = "high"
+    medium = "medium"
+    low = "low"
+    info = "info"
+
+
+class UsageError(Exception):
+    """A bad flag value found after parsing; one line, exit 2."""
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"probe {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """probe: scan a deployment before your users do."""
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
+
+
+def parse_formats(values: list[str]) -> list[tuple[str, str | None]]:
+    """`console`, `json=report.json`, `sarif=-`: a format and where it goes (None or '-' is stdout)."""
+    from probe.reporters import FORMATS
+
+    out: list[tuple[str, str | None]] = []
+    for value in values or ["console"]:
+        fmt, _, path = value.partition("=")
+        fmt = fmt.strip().lower()
+        if fmt not in FORMATS:
+            raise UsageError(f"--format: unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
+        out.append((fmt, path.strip() or None))
+    to_stdout = [f for f, p in out if p in (None, "-") and f != "console"]
+    if len(to_stdout) > 1 or (to_stdout and any(f == "console" and p is None for f, p in out)):
+        raise UsageError("--format: only one report can go to standard output; give the others a path (json=report.json)")
+    return out
+
+
+def parse_rate(value: str | None) -> float | None:
+    if value is None:
+        return None
+    number = value.strip().removesuffix("/s").strip()
+    try:
+        rate = float(number)
+    except ValueError:
+        raise UsageError(f"--rate: expected requests per second such as 10 or 10/s, got {value!r}") from None
+    if rate <= 0:
+        raise UsageError("--rate: must be more than 0")
+    return rate
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    print(f"probe: error: {message}", file=sys.stderr)
+    raise typer.Exit(code)
+
+
+@app.command()
+def scan(
+    url: Annotated[str | None, typer.Argument(help="Base URL to scan (default: `target` from the config).")] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="probe.toml (default: ./probe.toml or [tool.probe] in pyproject.toml).")] = None,
+    mode: Annotated[ModeOpt | None, typer.Option(help="passive: safe, low-volume requests. active: adds bursts, cross-account requests and webhook posts.")] = None,
+    only: Annotated[list[str] | None, typer.Option("--only", help="Run only these check ids or families (repeatable, comma-separated).")] = None,
+    skip: Annotated[list[str] | None, typer.Option("--skip", help="Do not run these check ids or families.")] = None,
+    fail_on: Annotated[SeverityOpt | None, typer.Option("--fail-on", help="Exit 1 on a failure at or above this severity [default: high].")] = None,
+    formats: Annotated[list[str] | None, typer.Option("--format", "-f", help="console, json, sarif, junit, markdown; FMT=PATH writes a file (repeatable).")] = None,
+    max_requests: Annotated[int | None, typer.Option("--max-requests", min=1, help="Request budget for the whole run [default: 400].")] = None,
+    rate: Annotated[str | None, typer.Option("--rate", help="Requests per second ceiling, e.g. 10/s [default: 20/s].")] = None,
+    timeout: Annotated[float | None, typer.Option("--timeout", min=0.1, help="Seconds per request [default: 10].")] = None,
+    max_duration: Annotated[float | None, typer.Option("--max-duration", min=1, help="Seconds for the whole run [default: 300].")] = None,
+    allow_errors: Annotated[bool, typer.Option("--allow-errors", help="Do not fail the gate on checks that could not run (errors).")] = False,
+    env_file: Annotated[Path | None, typer.Option("--env-file", help="dotenv file for ${VAR} in the config [default: .env beside it].")] = None,
+    ca_bundle: Annotated[Path | None, typer.Option("--ca-bundle", help="PEM file of CAs to trust for the target.")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every request (secrets masked) and show evidence.")] = False,
+) -> None:
+    """Scan a URL and report what an attacker or a confused user would find."""
+    try:
+        outputs = parse_formats(formats or [])
+        overrides = {
+            "mode": mode.value if mode else None,
+            "fail_on": fail_on.value if fail_on else None,
+            "max_requests": max_requests,
+            "rate": parse_rate(rate),
+            "timeout": timeout,
+            "max_duration": max_duration,
+            "allow_errors": True if allow_errors else None,
+            "ca_bundle": str(ca_bundle) if ca_bundle else None,
+        }
+    except UsageError as exc:
+        fail(str(exc))
+    _run_scan(url, config, overrides, _split(only), _split(skip), outputs, env_file, verbose, environ=None)
+
+
+def _run_scan(
+    url: str | None,
+    config: Path | None,
+    overrides: dict[str, object],
+    only: list[str],
+    skip: list[str],
+    outputs: list[tuple[str, str | None]],
+    env_file: Path | None,
+    verbose: bool,
+    environ: dict[str, str] | None,
+) -> None:
+    from probe import api
+    from probe.config import ConfigError
+    from probe.runner import TargetUnreachable
+
+    _configure_logging(verbose)
+    try:
+        plan = api.plan(target=url, config_path=config, overrides=overrides, only=only, skip=skip,
+                        env_file=env_file, environ=environ)
+    except ConfigError as exc:
+        fail(str(exc))
+    settings = plan.loaded.settings
+    if not settings.target and any(s.info.needs_target for s in plan.specs) and not only:
+        fail("no target: give a URL (probe scan https://staging.example.com) or set `target` in probe.toml")
+    progress = _Progress(enabled=True)
+    code = EXIT_OK
+    try:
+        with progress:
+            report = api.execute(plan, progress.update)
+    except TargetUnreachable as exc:
+        _write_reports(exc.report, outputs, settings.fail_on, settings.allow_errors, verbose)
+        fail(f"cannot scan {settings.target}: {exc}", EXIT_UNREACHABLE)
+    except KeyboardInterrupt:
+        report = plan.collector.report(interrupted=True)
+        code = EXIT_INTERRUPTED
+    _write_reports(report, outputs, settings.fail_on, settings.allow_errors, verbose)
+    if code == EXIT_OK and report.gate_failures(settings.fail_on, settings.allow_errors):
+        code = EXIT_FINDINGS
+    raise typer.Exit(code)
+
+
+def _write_reports(report: Report, outputs: list[tuple[str, str | None]], fail_on: Severity, allow_errors: bool, verbose: bool) -> None:
+    from probe import reporters
+
+    for fmt, path in outputs:
+        if fmt == "console" and path is None:
+            from rich.console import Console
+
+            from probe.reporters import console
+
+            Console().print(console.renderable(report, fail_on=fail_on, allow_errors=allow_errors, verbose=verbose))
+            continue
+        text = reporters.render(report, fmt, fail_on=fail_on, allow_errors=allow_errors)
+        if path in (None, "-"):
+            sys.stdout.write(text if text.endswith("\n") else text + "\n")
+            continue
+        try:
+            target = Path(path)  # type: ignore[arg-type]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            fail(f"--format {fmt}={path}: cannot write ({exc.strerror or exc})")
+        print(f"probe: wrote {fmt} report to {path}", file=sys.stderr)
+
+
+def _configure_logging(verbose: bool) -> None:
+    import logging
+
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="probe: %(message)s", stream=sys.stderr)
+    for noisy in ("httpx", "httpcore", "hpack"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+class _Progress:
+    """A live status line on a terminal; one plain line per finished check elsewhere (CI logs)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.tty = enabled and sys.stderr.isatty()
+        self.enabled = enabled
+        self._status: object = None
+
+    def __enter__(self) -> _Progress:
+        if self.tty:
+            from rich.console import Console
+
+            self._console = Console(stderr=True)
+            self._status = self._console.status("probe: starting…")
+            self._status.__enter__()  # type: ignore[attr-defined]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._status is not None:
+            self._status.__exit__(*exc)  # type: ignore[attr-defined]
+
+    def update(self, p: Progress) -> None:
+        if not self.enabled:
+            return
+        statuses = ",".join(sorted({r.status.value for r in p.results}))
+        if self.tty and self._status is not None:
+            self._status.update(f"probe: {p.done}/{p.total} checks · {p.requests_sent} requests · {p.check}")  # type: ignore[attr-defined]
+        else:
+            print(f"probe: [{p.done}/{p.total}] {p.check}: {statuses} ({p.requests_sent} requests so far)", file=sys.stderr)
+
+
+@app.command("checks")
+def list_checks(
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print the check reference as Markdown (docs/checks.md).")] = False,
+) -> None:
+    """List every registered check: id, mode, default severity, what it tests."""
+    from probe.registry import load
+
+    registry = load()
+    if markdown:
+        from probe.docs import checks_markdown
+
+        sys.stdout.write(checks_markdown(registry))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{len(registry.specs)} checks", show_lines=False)
+    for column in ("id", "mode", "severity", "what it tests"):
+        table.add_column(column)
+    for spec in registry.specs:
+        info = spec.info
+        table.add_row(info.id, "active" if info.active else "passive", info.severity.value, info.summary)
+    Console().print(table)
+
+
+@app.command()
+def explain(check_id: Annotated[str, typer.Argument(help="A check id, e.g. headers.csp.")]) -> None:
+    """What a check tests, why it matters, how to fix it."""
+    from probe.registry import load
+    from probe.docs import explain_text
+
+    spec = load().get(check_id)
+    if spec is None:
+        fail(f"unknown check {check_id!r} (see `probe checks`)")
+    print(explain_text(spec.info))
+
+
+@app.command()
+def demo(
+    mode: Annotated[str, typer.Option(help="Which demo to scan: both, vulnerable or hardened.")] = "both",
+) -> None:
+    """Start the bundled demo app on loopback, scan it vulnerable then hardened, show the reports."""
+    try:
+        from fixtures.demo import running
+    except ImportError as exc:
+        fail(f"the demo needs the demo extras and a source checkout: pip install -e '.[demo]' ({exc})")
+    modes = ("vulnerable", "hardened") if mode == "both" else (mode,)
+    if any(m not in ("vulnerable", "hardened") for m in modes):
+        fail("--mode: choose both, vulnerable or hardened")
+    config = Path(__file__).resolve().parent.parent / "fixtures" / "demo" / "probe.toml"
+    codes: list[int] = []
+    for which in modes:
+        with running(which) as app_:
+            print(f"\n=== probe demo: scanning the {which} demo app at {app_.url} ===\n", file=sys.stderr)
+            environ = {**os.environ, **app_.env, "DEMO_WORKDIR": str(app_.workdir)}
+            try:
+                _run_scan(app_.url, config, {"mode": "active"}, [], [], [("console", None)], None, False, environ)
+            except typer.Exit as done:
+                codes.append(done.exit_code)
+    print(f"\nprobe demo: exit codes {dict(zip(modes, codes, strict=True))} (1 = findings at or above high)", file=sys.stderr)
+
+
+def main() -> None:
+    import click
+
+    try:
+        code = app(standalone_mode=False)
+    except click.exceptions.Abort:
+        print("probe: interrupted", file=sys.stderr)
+        code = EXIT_INTERRUPTED
+    except click.ClickException as exc:
+        print(f"probe: error: {exc.format_message()}", file=sys.stderr)
+        code = EXIT_USAGE
+    except KeyboardInterrupt:
+        print("probe: interrupted", file=sys.stderr)
+        code = EXIT_INTERRUPTED
+    sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+if __name__ == "__main__":
+    main()

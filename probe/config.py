@@ -1,0 +1,232 @@
+"""probe.toml (or `[tool.probe]` in pyproject.toml) into typed, frozen, validated settings.
+
+The engine declares its own keys here. A check module that needs configuration declares a section as
+`CONFIG_SECTIONS = {"name": Model}` (a pydantic model, or `list[Model]` for `[[name]]` tables), so adding
+a section is declaring a typed model beside the check that reads it.
+
+`${VAR}` in any string is resolved from the process environment, then from an optional dotenv file.
+Resolved values are secrets unless the key is plainly not one (a URL, a path); the redactor masks
+them in every output.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+
+from probe.model import Mode, Severity
+
+DEFAULT_FILES = ("probe.toml", ".probe.toml")
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# Keys whose interpolated values are addresses or file names, not secrets: masking them would make
+# reports unreadable without protecting anything.
+_PLAIN_KEYS = {"target", "scope", "manifest", "deployed", "path", "paths", "url", "origin", "trusted_origins", "list", "request"}
+
+
+class ConfigError(Exception):
+    """A configuration problem; the message is one line naming the file and key."""
+
+
+class Section(BaseModel):
+    """Base for every config table: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def surface_routes(self) -> list[str]:
+        """Paths this section names (login, webhooks, resources): extra routes for the attack surface."""
+        return []
+
+
+class Settings(Section):
+    target: str | None = None
+    scope: tuple[str, ...] = ()
+    mode: Mode = Mode.PASSIVE
+    fail_on: Severity = Severity.HIGH
+    allow_errors: bool = False
+    max_requests: int = Field(default=400, ge=1, le=100_000)
+    rate: float = Field(default=20.0, gt=0, le=1000, description="requests per second, all hosts together")
+    timeout: float = Field(default=10.0, gt=0, le=120, description="seconds per request (connect, read, total)")
+    max_duration: float = Field(default=300.0, gt=0, le=86_400, description="seconds for the whole run")
+    max_bytes: int = Field(default=2_000_000, ge=1024, le=200_000_000, description="bytes read per response")
+    per_host: int = Field(default=4, ge=1, le=64, description="concurrent requests per host")
+    ca_bundle: str | None = None
+    routes: tuple[str, ...] = Field(default=(), description="extra paths to include in the attack surface")
+
+    sections_declared: ClassVar[tuple[str, ...]] = ()
+
+    @field_validator("target")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_target_url(value)
+        return value
+
+    def section(self, name: str) -> Any:
+        return getattr(self, name)
+
+    def section_routes(self) -> list[str]:
+        found: list[str] = list(self.routes)
+        for name in self.sections_declared:
+            value = getattr(self, name)
+            for item in value if isinstance(value, (list, tuple)) else [value]:
+                if isinstance(item, Section):
+                    found.extend(item.surface_routes())
+        return list(dict.fromkeys(found))
+
+
+def check_target_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
+    if parts.username or parts.password:
+        raise ValueError("the URL carries credentials; put them in [accounts] as ${VAR} references instead")
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError as exc:
+        raise ValueError(f"bad port in {value!r}") from exc
+    return value
+
+
+@dataclass(frozen=True)
+class Loaded:
+    settings: Settings
+    path: Path | None
+    secrets: tuple[str, ...]
+
+
+def settings_model(sections: Mapping[str, Any]) -> type[Settings]:
+    """The Settings model with the check modules' sections added as typed fields."""
+    fields: dict[str, Any] = {}
+    for name, annotation in sections.items():
+        if name in Settings.model_fields:
+            raise ConfigError(f"config section [{name}] clashes with an engine key")
+        origin = typing.get_origin(annotation)
+        factory = origin if origin in (list, tuple, dict) else annotation
+        fields[name] = (annotation, Field(default_factory=factory))
+    model = create_model("Settings", __base__=Settings, **fields)
+    model.sections_declared = tuple(sections)
+    return model
+
+
+def find_config(explicit: Path | None, cwd: Path | None = None) -> tuple[Path | None, dict[str, Any]]:
+    """The config file and its raw table: explicit path, else probe.toml, else pyproject's [tool.probe]."""
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(f"{explicit}: no such config file")
+        return explicit, _read_toml(explicit, tool_table=explicit.name == "pyproject.toml")
+    here = cwd or Path.cwd()
+    for name in DEFAULT_FILES:
+        candidate = here / name
+        if candidate.is_file():
+            return candidate, _read_toml(candidate, tool_table=False)
+    pyproject = here / "pyproject.toml"
+    if pyproject.is_file():
+        table = _read_toml(pyproject, tool_table=True)
+        if table:
+            return pyproject, table
+    return None, {}
+
+
+def _read_toml(path: Path, *, tool_table: bool) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc})") from None
+    if tool_table:
+        table = data.get("tool", {}).get("probe", {})
+        return table if isinstance(table, dict) else {}
+    return data
+
+
+def load(
+    path: Path | None,
+    sections: Mapping[str, Any],
+    overrides: Mapping[str, Any] | None = None,
+    env_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Loaded:
+    """Read, interpolate and validate. `overrides` are CLI flags (already typed), which win over the file."""
+    config_path, raw = find_config(path)
+    label = str(config_path) if config_path else "command line"
+    variables = _variables(config_path, env_file, environ)
+    secrets: list[str] = []
+    resolved = _interpolate(raw, variables, label, (), secrets)
+    _merge(resolved, overrides or {})
+    model = settings_model(sections)
+    try:
+        settings = model.model_validate(resolved)
+    except ValidationError as exc:
+        raise ConfigError(f"{label}: {_first_error(exc)}") from None
+    return Loaded(settings=settings, path=config_path, secrets=tuple(s for s in secrets if s))
+
+
+def _merge(into: dict[str, Any], overrides: Mapping[str, Any]) -> None:
+    """CLI flags win over the file; a flag for one key of a section (`--resolver` → dns.resolver)
+    leaves the section's other keys alone. None means the flag was not given."""
+    for key, value in overrides.items():
+        if isinstance(value, Mapping) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        elif isinstance(value, Mapping):
+            into[key] = {k: v for k, v in value.items() if v is not None}
+        elif value is not None:
+            into[key] = value
+
+
+def _variables(config_path: Path | None, env_file: Path | None, environ: Mapping[str, str] | None) -> dict[str, str]:
+    from dotenv import dotenv_values
+
+    values: dict[str, str] = {}
+    candidate = env_file or ((config_path.parent if config_path else Path.cwd()) / ".env")
+    if env_file is not None and not env_file.is_file():
+        raise ConfigError(f"{env_file}: no such env file")
+    if candidate.is_file():
+        values.update({k: v for k, v in dotenv_values(candidate).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+    return values
+
+
+def _interpolate(value: Any, variables: Mapping[str, str], label: str, keys: tuple[str, ...], secrets: list[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _interpolate(v, variables, label, (*keys, k), secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, variables, label, (*keys, str(i)), secrets) for i, v in enumerate(value)]
+    if not isinstance(value, str) or "${" not in value:
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in variables:
+            raise ConfigError(f"{label}: {_dotted(keys)}: ${{{name}}} is not set (environment or .env)")
+        found = variables[name]
+        if not set(keys) & _PLAIN_KEYS:
+            secrets.append(found)
+        return found
+
+    return _VAR.sub(substitute, value)
+
+
+def _dotted(keys: tuple[str, ...]) -> str:
+    out = ""
+    for key in keys:
+        out += f"[{key}]" if key.isdigit() else (f".{key}" if out else key)
+    return out or "(top level)"
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    key = _dotted(tuple(str(part) for part in error["loc"])) or "(top level)"
+    if error["type"] == "extra_forbidden":
+        return f"{key}: unknown key"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{key}: {message}"

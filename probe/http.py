@@ -1,0 +1,478 @@
+"""The only way a check talks to the network.
+
+Every request goes through `HttpClient.request`, which enforces, in this order: scope (host and, when
+the target names one, port), the run's deadline, the request budget, a back-off the target asked for,
+the requests-per-second ceiling and the per-host concurrency limit. Responses are streamed and cut at
+`max_bytes` after decompression. Redirects are followed by hand, only inside scope. There is no cookie
+jar: a cookie one account receives must never ride along with another account's request, so accounts
+send their cookies explicitly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json as jsonlib
+import logging
+import socket
+import ssl
+import time
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from probe.redact import Redactor
+
+log = logging.getLogger("probe.http")
+
+MAX_REDIRECTS = 5
+# A target may ask us to wait; we wait at most this long per request, and never past the deadline.
+MAX_BACKOFF_S = 30.0
+SENSITIVE_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization", "x-api-key", "x-auth-token", "set-cookie"})
+EVIDENCE_HEADERS = (
+    "content-type",
+    "location",
+    "server",
+    "x-powered-by",
+    "access-control-allow-origin",
+    "access-control-allow-credentials",
+    "access-control-allow-methods",
+    "access-control-allow-headers",
+    "vary",
+    "retry-after",
+    "www-authenticate",
+)
+
+
+class HttpError(Exception):
+    """A request that could not be made or completed; the message is one readable line."""
+
+
+class OutOfScope(HttpError):
+    pass
+
+
+class BudgetExhausted(HttpError):
+    pass
+
+
+class DeadlineReached(HttpError):
+    pass
+
+
+class BackedOff(HttpError):
+    """The target asked us to stop for longer than we may wait."""
+
+
+class RequestFailed(HttpError):
+    """Connection refused, DNS failure, timeout, TLS failure, broken response."""
+
+
+class Scope:
+    """Which hosts may be contacted. Entries are `host`, `host:port` or `*.domain`.
+
+    With no entries: the target's host, pinned to its port when the URL names one (a loopback test
+    server on an ephemeral port), any port when it does not (production, where http→https is one host).
+    """
+
+    def __init__(self, target: str, entries: tuple[str, ...] = ()) -> None:
+        parts = urlsplit(target)
+        host = (parts.hostname or "").lower()
+        default = entries or ((f"{host}:{parts.port}",) if parts.port else (host,))
+        self.entries = tuple(e.lower().strip() for e in default)
+
+    def allows(self, url: str) -> bool:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return False
+        host = parts.hostname.lower()
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        return any(_entry_matches(entry, host, port) for entry in self.entries)
+
+    def __str__(self) -> str:
+        return ", ".join(self.entries)
+
+
+def _entry_matches(entry: str, host: str, port: int) -> bool:
+    name, _, entry_port = entry.rpartition(":") if entry.count(":") == 1 else (entry, "", "")
+    if entry_port and entry_port.isdigit() and int(entry_port) != port:
+        return False
+    name = name or entry
+    name = name.strip("[]")
+    if name.startswith("*."):
+        return host.endswith(name[1:])
+    return host == name
+
+
+@dataclass(frozen=True)
+class Response:
+    method: str
+    url: str
+    status: int
+    headers: httpx.Headers
+    body: bytes
+    truncated: bool
+    elapsed_s: float
+    request_headers: Mapping[str, str] = field(default_factory=dict)
+    redirects: tuple[str, ...] = ()
+    blocked_redirect: str | None = None
+
+    @property
+    def text(self) -> str:
+        charset = "utf-8"
+        content_type = self.headers.get("content-type", "")
+        if "charset=" in content_type:
+            charset = content_type.split("charset=", 1)[1].split(";")[0].strip() or "utf-8"
+        try:
+            return self.body.decode(charset, errors="replace")
+        except LookupError:
+            return self.body.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """Parsed JSON, or None when the body is not JSON (whatever the content type claims)."""
+        try:
+            return jsonlib.loads(self.body)
+        except (ValueError, UnicodeDecodeError):
+            return None
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name)
+
+    def header_list(self, name: str) -> list[str]:
+        return self.headers.get_list(name)
+
+    def evidence(self, excerpt: str | None = None, max_chars: int = 400) -> dict[str, Any]:
+        """What a person needs to reproduce this: request line and headers (credentials masked),
+        status, the headers that matter, and a short body excerpt."""
+        body = excerpt if excerpt is not None else self.text[:max_chars]
+        return {
+            "request": {
+                "method": self.method,
+                "url": self.url,
+                "headers": {k: ("***" if k.lower() in SENSITIVE_HEADERS else v) for k, v in self.request_headers.items()},
+            },
+            "response": {
+                "status": self.status,
+                "headers": {k: self.headers[k] for k in EVIDENCE_HEADERS if k in self.headers},
+                "body_excerpt": body[:max_chars],
+                **({"truncated": True} if self.truncated else {}),
+            },
+        }
+
+
+@dataclass
+class _Limits:
+    max_requests: int
+    rate: float
+    timeout: float
+    max_bytes: int
+    per_host: int
+    deadline: float
+
+
+def _no_cookies() -> httpx.Cookies:
+    return httpx.Cookies(CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])))
+
+
+class HttpClient:
+    """One pooled client for the run. Checks reach it through `ScopedHttp`, which names their family."""
+
+    def __init__(
+        self,
+        *,
+        scope: Scope,
+        redactor: Redactor,
+        user_agent: str,
+        max_requests: int,
+        rate: float,
+        timeout: float,
+        max_bytes: int,
+        per_host: int,
+        deadline: float,
+        verify: ssl.SSLContext | str | bool = True,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.scope = scope
+        self.redactor = redactor
+        self.limits = _Limits(max_requests, rate, timeout, max_bytes, per_host, deadline)
+        self.sent = 0
+        self.by_family: Counter[str] = Counter()
+        self.notes: list[str] = []
+        self._client = httpx.AsyncClient(
+            follow_redirects=False,
+            timeout=httpx.Timeout(timeout),
+            limits=httpx.Limits(max_connections=max(per_host * 4, 10), max_keepalive_connections=per_host * 2),
+            headers={"User-Agent": user_agent},
+            cookies=_no_cookies(),
+            verify=verify,
+            transport=transport,
+            trust_env=False,
+        )
+        self._host_slots: dict[str, asyncio.Semaphore] = {}
+        self._pace = asyncio.Lock()
+        self._next_slot = 0.0
+        self._backoff_until: dict[str, float] = {}
+        self._stopped_hosts: dict[str, str] = {}
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def note(self, message: str) -> None:
+        if message not in self.notes:
+            self.notes.append(message)
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        family: str,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        data: Mapping[str, str] | None = None,
+        content: bytes | str | None = None,
+        follow_redirects: bool = True,
+        honour_retry_after: bool = True,
+        max_bytes: int | None = None,
+    ) -> Response:
+        redirects: list[str] = []
+        current = url
+        for _ in range(MAX_REDIRECTS + 1):
+            response = await self._send_once(
+                method, current, family=family, headers=headers, params=params, json=json, data=data,
+                content=content, honour_retry_after=honour_retry_after, max_bytes=max_bytes,
+            )
+            location = response.header("location")
+            if not (follow_redirects and location and 300 <= response.status < 400):
+                return _with_history(response, redirects, None)
+            nxt = urljoin(current, location)
+            if not self.scope.allows(nxt):
+                log.debug("not following redirect out of scope: %s", self.redactor.redact(nxt))
+                return _with_history(response, redirects, nxt)
+            redirects.append(current)
+            if response.status in (301, 302, 303) and method.upper() not in ("GET", "HEAD"):
+                method, json, data, content = "GET", None, None, None
+            current, params = nxt, None
+        self.note(f"stopped following redirects after {MAX_REDIRECTS} hops at {self.redactor.redact(url)}")
+        return _with_history(response, redirects, None)
+
+    async def _send_once(
+        self,
+        method: str,
+        url: str,
+        *,
+        family: str,
+        headers: Mapping[str, str] | None,
+        params: Mapping[str, str] | None,
+        json: Any,
+        data: Mapping[str, str] | None,
+        content: bytes | str | None,
+        honour_retry_after: bool,
+        max_bytes: int | None,
+    ) -> Response:
+        host = (urlsplit(url).hostname or "").lower()
+        if not self.scope.allows(url):
+            raise OutOfScope(f"{self.redactor.redact(url)} is outside the scope ({self.scope})")
+        for attempt in range(2):
+            if host in self._stopped_hosts:
+                raise BackedOff(self._stopped_hosts[host])
+            await self._wait_backoff(host)
+            self._take_budget(family)
+            await self._wait_pace()
+            response = await self._transfer(method, url, host, headers, params, json, data, content, max_bytes)
+            if not (honour_retry_after and attempt == 0 and response.status in (429, 503)):
+                return response
+            delay = retry_after_seconds(response.header("retry-after"))
+            if delay is None:
+                return response
+            remaining = self.limits.deadline - time.monotonic()
+            if delay > min(MAX_BACKOFF_S, remaining):
+                message = f"{host} answered {response.status} with Retry-After {delay:.0f} s; no further requests were sent to it"
+                self._stopped_hosts[host] = message
+                self.note(message)
+                return response
+            self.note(f"{host} answered {response.status} with Retry-After; waited {delay:.0f} s before going on")
+            self._backoff_until[host] = time.monotonic() + delay
+        return response
+
+    def _take_budget(self, family: str) -> None:
+        if time.monotonic() >= self.limits.deadline:
+            raise DeadlineReached("the run's time budget (max_duration) is used up")
+        if self.sent >= self.limits.max_requests:
+            raise BudgetExhausted(f"the request budget ({self.limits.max_requests}) is used up; raise --max-requests")
+        self.sent += 1
+        self.by_family[family] += 1
+
+    async def _wait_backoff(self, host: str) -> None:
+        until = self._backoff_until.get(host, 0.0)
+        delay = until - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(min(delay, max(0.0, self.limits.deadline - time.monotonic())))
+
+    async def _wait_pace(self) -> None:
+        async with self._pace:
+            now = time.monotonic()
+            wait = self._next_slot - now
+            self._next_slot = max(now, self._next_slot) + 1.0 / self.limits.rate
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    async def _transfer(
+        self,
+        method: str,
+        url: str,
+        host: str,
+        headers: Mapping[str, str] | None,
+        params: Mapping[str, str] | None,
+        json: Any,
+        data: Mapping[str, str] | None,
+        content: bytes | str | None,
+        max_bytes: int | None,
+    ) -> Response:
+        cap = min(max_bytes or self.limits.max_bytes, self.limits.max_bytes)
+        slot = self._host_slots.setdefault(host, asyncio.Semaphore(self.limits.per_host))
+        budget = max(0.05, min(self.limits.timeout, self.limits.deadline - time.monotonic()))
+        started = time.monotonic()
+        shown = self.redactor.redact(url)
+        async with slot:
+            try:
+                async with asyncio.timeout(budget):
+                    request = self._client.build_request(
+                        method, url, headers=headers, params=params, json=json, data=data, content=content
+                    )
+                    upstream = await self._client.send(request, stream=True)
+                    try:
+                        body, truncated = await _read_capped(upstream, cap)
+                    finally:
+                        await upstream.aclose()
+            except TimeoutError:
+                raise RequestFailed(f"{method} {shown}: no complete answer within {budget:.1f} s") from None
+            except httpx.HTTPError as exc:
+                raise RequestFailed(f"{method} {shown}: {describe_transport_error(exc)}") from None
+        elapsed = time.monotonic() - started
+        log.debug("%s %s -> %s (%d bytes%s, %.2f s)", method, shown, upstream.status_code, len(body), ", cut" if truncated else "", elapsed)
+        return Response(
+            method=method,
+            url=str(request.url),
+            status=upstream.status_code,
+            headers=upstream.headers,
+            body=body,
+            truncated=truncated,
+            elapsed_s=elapsed,
+            request_headers=dict(request.headers),
+        )
+
+
+async def _read_capped(response: httpx.Response, cap: int) -> tuple[bytes, bool]:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        room = cap - size
+        if len(chunk) >= room:
+            chunks.append(chunk[:room])
+            return b"".join(chunks), True
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks), False
+
+
+def _with_history(response: Response, redirects: list[str], blocked: str | None) -> Response:
+    if not redirects and blocked is None:
+        return response
+    return Response(
+        method=response.method,
+        url=response.url,
+        status=response.status,
+        headers=response.headers,
+        body=response.body,
+        truncated=response.truncated,
+        elapsed_s=response.elapsed_s,
+        request_headers=response.request_headers,
+        redirects=tuple(redirects),
+        blocked_redirect=blocked,
+    )
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def describe_transport_error(exc: httpx.HTTPError) -> str:
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"TLS certificate not accepted ({cause.verify_message})"
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS handshake failed ({cause.reason or cause})"
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, socket.gaierror):
+            return "host name could not be resolved"
+        if isinstance(cause, ConnectionResetError):
+            return "connection reset by the server"
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "connection timed out"
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out"
+    if isinstance(exc, (httpx.RemoteProtocolError, httpx.DecodingError)):
+        return f"broken response ({exc})"
+    text = str(exc)
+    return "connection refused" if "All connection attempts failed" in text else (text or type(exc).__name__)
+
+
+class ScopedHttp:
+    """What a check holds: the run's client, tagged with the check's family, with URL joining."""
+
+    def __init__(self, client: HttpClient | None, family: str, base_url: str) -> None:
+        self._maybe_client = client
+        self.family = family
+        self.base_url = base_url
+
+    @property
+    def _client(self) -> HttpClient:
+        if self._maybe_client is None:
+            raise HttpError("this run has no target URL")
+        return self._maybe_client
+
+    @property
+    def scope(self) -> Scope:
+        return self._client.scope
+
+    def url(self, path: str) -> str:
+        return urljoin(self.base_url, path)
+
+    async def request(self, method: str, path_or_url: str, **kwargs: Any) -> Response:
+        return await self._client.request(method, self.url(path_or_url), family=self.family, **kwargs)
+
+    async def get(self, path_or_url: str, **kwargs: Any) -> Response:
+        return await self.request("GET", path_or_url, **kwargs)
+
+    async def post(self, path_or_url: str, **kwargs: Any) -> Response:
+        return await self.request("POST", path_or_url, **kwargs)
+
+    async def options(self, path_or_url: str, **kwargs: Any) -> Response:
+        return await self.request("OPTIONS", path_or_url, **kwargs)
+
+    @property
+    def requests_sent(self) -> int:
+        return self._maybe_client.by_family[self.family] if self._maybe_client else 0

@@ -1,0 +1,209 @@
+"""Results and reports: plain frozen data that every part of the engine and every reporter shares."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from urllib.parse import urlsplit
+
+FAMILIES = (
+    "env",
+    "secrets",
+    "debug",
+    "cors",
+    "ratelimit",
+    "idor",
+    "auth",
+    "webhook",
+    "tls",
+    "dns",
+    "headers",
+    "input",
+    "baas",
+)
+
+CHECK_ID = re.compile(r"^(" + "|".join(FAMILIES) + r")\.[a-z0-9-]+$")
+
+
+class Status(StrEnum):
+    FAIL = "fail"
+    ERROR = "error"
+    SKIP = "skip"
+    PASS = "pass"
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """Higher is worse; used for --fail-on thresholds and sorting."""
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {
+    Severity.CRITICAL: 4,
+    Severity.HIGH: 3,
+    Severity.MEDIUM: 2,
+    Severity.LOW: 1,
+    Severity.INFO: 0,
+}
+
+
+class Confidence(StrEnum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class Mode(StrEnum):
+    PASSIVE = "passive"
+    ACTIVE = "active"
+
+
+@dataclass(frozen=True)
+class FileLocation:
+    """A place in a file of the user's project (for SARIF): `.env.example` line 3, `probe.toml`."""
+
+    path: str
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    check: str
+    status: Status
+    severity: Severity
+    title: str
+    location: str
+    detail: str = ""
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    remediation: str = ""
+    references: tuple[str, ...] = ()
+    confidence: Confidence = Confidence.HIGH
+    # What sort of evidence this is ("missing", "reflected", "variant:suffix"): part of the
+    # fingerprint so two different problems at one location stay two baseline entries.
+    kind: str = ""
+    suppressed: bool = False
+    file: FileLocation | None = None
+
+    @property
+    def family(self) -> str:
+        return self.check.split(".", 1)[0]
+
+    @property
+    def fingerprint(self) -> str:
+        basis = "|".join((self.check, normalise_location(self.location), self.kind))
+        return hashlib.sha256(basis.encode()).hexdigest()[:32]
+
+
+def normalise_location(location: str) -> str:
+    """Drop what changes between runs but names the same place: scheme case, default ports,
+    query strings, trailing slashes, and the port of a loopback test server."""
+    if "://" not in location:
+        return location
+    parts = urlsplit(location)
+    host = (parts.hostname or "").lower()
+    port = parts.port
+    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
+    netloc = host if port in (None, default) or host in ("127.0.0.1", "localhost") else f"{host}:{port}"
+    path = parts.path.rstrip("/") or "/"
+    return f"{parts.scheme.lower()}://{netloc}{path}"
+
+
+@dataclass(frozen=True)
+class CheckInfo:
+    """A check's metadata as the report needs it (SARIF rules, checklists), without its code."""
+
+    id: str
+    title: str
+    severity: Severity
+    confidence: Confidence
+    active: bool
+    summary: str
+    risk: str
+    fix: str
+    cwe: int | None = None
+    references: tuple[str, ...] = ()
+    # False for checks that read only local files or the deployed environment (the env family).
+    needs_target: bool = True
+
+    @property
+    def family(self) -> str:
+        return self.id.split(".", 1)[0]
+
+    @property
+    def docs_anchor(self) -> str:
+        return self.id.replace(".", "-")
+
+
+@dataclass(frozen=True)
+class Summary:
+    fail: int
+    pass_: int
+    error: int
+    skip: int
+    suppressed: int
+
+
+@dataclass(frozen=True)
+class Report:
+    tool_version: str
+    target: str
+    mode: Mode
+    started: datetime
+    duration_s: float
+    requests_sent: int
+    results: tuple[Result, ...]
+    checks: tuple[CheckInfo, ...] = ()
+    # Things a reader must know that are not results: back-off on 429, budget exhausted, interrupted.
+    notes: tuple[str, ...] = ()
+    requests_by_family: Mapping[str, int] = field(default_factory=dict)
+    interrupted: bool = False
+    config_path: str | None = None
+
+    @property
+    def summary(self) -> Summary:
+        def count(status: Status) -> int:
+            return sum(1 for r in self.results if r.status is status and not r.suppressed)
+
+        return Summary(
+            fail=count(Status.FAIL),
+            pass_=count(Status.PASS),
+            error=count(Status.ERROR),
+            skip=count(Status.SKIP),
+            suppressed=sum(1 for r in self.results if r.suppressed),
+        )
+
+    def gate_failures(self, fail_on: Severity, allow_errors: bool = False) -> tuple[Result, ...]:
+        """The results that make `probe scan` exit 1: unsuppressed failures at or above the
+        threshold, and (unless allowed) errors, because a gate must not pass what it could not test."""
+        return tuple(
+            r
+            for r in self.results
+            if not r.suppressed
+            and (
+                (r.status is Status.FAIL and r.severity.rank >= fail_on.rank)
+                or (r.status is Status.ERROR and not allow_errors)
+            )
+        )
+
+    def check_info(self, check_id: str) -> CheckInfo | None:
+        return next((c for c in self.checks if c.id == check_id), None)
+
+
+_STATUS_ORDER = {Status.FAIL: 0, Status.ERROR: 1, Status.SKIP: 2, Status.PASS: 3}
+
+
+def sort_key(result: Result) -> tuple[int, int, str, str]:
+    """Failing first, worst first, then stable by id and location."""
+    return (_STATUS_ORDER[result.status], -result.severity.rank, result.check, result.location)

@@ -1,0 +1,214 @@
+"""Plans and runs the checks, and assembles the report. Knows checks only through the registry."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import ssl
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from probe import __version__
+from probe.accounts import Accounts
+from probe.config import Settings
+from probe.context import CheckContext, Memo
+from probe.http import HttpClient, HttpError, Scope, ScopedHttp
+from probe.model import CheckInfo, Mode, Report, Result, Status, sort_key
+from probe.redact import Redactor
+from probe.registry import CheckSpec, Registry
+from probe.surface import Surface
+
+CHECKS_AT_ONCE = 8
+USER_AGENT = f"probe/{__version__} (+https://github.com/deploy-probe/probe; pre-deploy security check)"
+
+
+class TargetUnreachable(Exception):
+    """The target could not be scanned at all (exit 3). Carries what was gathered before."""
+
+    def __init__(self, message: str, report: Report) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: int
+    total: int
+    requests_sent: int
+    check: str
+    results: tuple[Result, ...]
+
+
+def matches(check_id: str, selectors: Sequence[str]) -> bool:
+    return any(check_id == s or check_id.split(".", 1)[0] == s for s in selectors)
+
+
+def select(registry: Registry, only: Sequence[str], skip: Sequence[str]) -> list[CheckSpec]:
+    return [
+        spec
+        for spec in registry.specs
+        if (not only or matches(spec.id, only)) and not matches(spec.id, skip)
+    ]
+
+
+@dataclass
+class Collector:
+    """Results as they arrive, so an interrupted run can still write what it gathered."""
+
+    target: str
+    mode: Mode
+    checks: tuple[CheckInfo, ...]
+    redactor: Redactor
+    config_path: str | None = None
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
+    started_clock: float = field(default_factory=time.monotonic)
+    results: list[Result] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    client: HttpClient | None = None
+
+    def add(self, results: Sequence[Result]) -> None:
+        self.results.extend(results)
+
+    def report(self, *, interrupted: bool = False) -> Report:
+        notes = [*self.notes, *(self.client.notes if self.client else [])]
+        if interrupted:
+            notes.append("interrupted: the report holds only the checks that finished")
+        return Report(
+            tool_version=__version__,
+            target=self.target,
+            mode=self.mode,
+            started=self.started,
+            duration_s=round(time.monotonic() - self.started_clock, 3),
+            requests_sent=self.client.sent if self.client else 0,
+            results=tuple(sorted((self._clean(r) for r in self.results), key=sort_key)),
+            checks=self.checks,
+            notes=tuple(self.redactor.redact(n) for n in notes),
+            requests_by_family=dict(self.client.by_family) if self.client else {},
+            interrupted=interrupted,
+            config_path=self.config_path,
+        )
+
+    def _clean(self, result: Result) -> Result:
+        """The last line of defence: no registered secret survives into any reporter."""
+        r = self.redactor
+        return dataclasses.replace(
+            result,
+            title=r.redact(result.title),
+            location=r.redact(result.location),
+            detail=r.redact(result.detail),
+            evidence=r.redact_value(dict(result.evidence)),
+            remediation=r.redact(result.remediation),
+        )
+
+
+def ssl_context(ca_bundle: str | None) -> ssl.SSLContext | bool:
+    if ca_bundle is None:
+        return True
+    return ssl.create_default_context(cafile=ca_bundle)
+
+
+async def run(
+    settings: Settings,
+    registry: Registry,
+    collector: Collector,
+    specs: Sequence[CheckSpec],
+    on_progress: Callable[[Progress], None] | None = None,
+) -> Report:
+    target = settings.target
+    client: HttpClient | None = None
+    deadline = time.monotonic() + settings.max_duration
+    if target:
+        scope = Scope(target, settings.scope)
+        if not scope.allows(target):
+            raise TargetUnreachable(f"{target} is not inside the configured scope ({scope})", collector.report())
+        client = HttpClient(
+            scope=scope,
+            redactor=collector.redactor,
+            user_agent=USER_AGENT,
+            max_requests=settings.max_requests,
+            rate=settings.rate,
+            timeout=settings.timeout,
+            max_bytes=settings.max_bytes,
+            per_host=settings.per_host,
+            deadline=deadline,
+            verify=ssl_context(settings.ca_bundle),
+        )
+        collector.client = client
+    base = target or ""
+    surface = Surface(ScopedHttp(client, "surface", base), settings.section_routes())
+    accounts = Accounts(settings.section("accounts"))
+    memo = Memo()
+    try:
+        if target:
+            try:
+                await surface.page()
+            except HttpError as exc:
+                raise TargetUnreachable(str(exc), collector.report()) from None
+        planned = [(spec, _not_run_reason(spec.info, settings.mode, target)) for spec in specs]
+        for spec, reason in planned:
+            if reason:
+                collector.add([_skip(spec.info, target, reason)])
+        runnable = [spec for spec, reason in planned if not reason]
+        gate = asyncio.Semaphore(CHECKS_AT_ONCE)
+        done = 0
+
+        async def one(spec: CheckSpec) -> None:
+            nonlocal done
+            ctx = CheckContext(
+                info=spec.info,
+                target=target,
+                http=ScopedHttp(client, spec.info.family, base),
+                surface=surface,
+                accounts=accounts,
+                settings=settings,
+                mode=settings.mode,
+                memo=memo,
+                redactor=collector.redactor,
+            )
+            async with gate:
+                results = await _run_one(spec, ctx, deadline)
+            collector.add(results)
+            done += 1
+            if on_progress:
+                on_progress(Progress(done, len(runnable), client.sent if client else 0, spec.id, tuple(results)))
+
+        await asyncio.gather(*(one(spec) for spec in runnable))
+    finally:
+        memo.cancel()
+        if client is not None:
+            await client.aclose()
+    return collector.report()
+
+
+def _not_run_reason(info: CheckInfo, mode: Mode, target: str | None) -> str:
+    if info.active and mode is not Mode.ACTIVE:
+        return "active check (sends bursts or writes): run with --mode active, against staging or with consent"
+    if info.needs_target and not target:
+        return "needs a target URL"
+    return ""
+
+
+def _skip(info: CheckInfo, target: str | None, reason: str) -> Result:
+    return Result(check=info.id, status=Status.SKIP, severity=info.severity, title=info.title,
+                  location=target or "(no target)", detail=reason, confidence=info.confidence)
+
+
+async def _run_one(spec: CheckSpec, ctx: CheckContext, deadline: float) -> list[Result]:
+    info = spec.info
+    try:
+        async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+            produced = list(await spec.fn(ctx))
+    except TimeoutError:
+        return [ctx.error(ctx.location, "did not finish within the run's time budget (max_duration)")]
+    except HttpError as exc:
+        return [ctx.error(ctx.location, str(exc))]
+    except Exception as exc:  # noqa: BLE001 - one broken check must not stop the others
+        return [ctx.error(ctx.location, f"the check failed unexpectedly: {type(exc).__name__}: {exc}")]
+    if not produced:
+        return [ctx.skip(ctx.location, "nothing applicable was found to test")]
+    foreign = [r for r in produced if r.check != info.id]
+    if foreign:
+        return [ctx.error(ctx.location, f"the check returned results for another id ({foreign[0].check})")]
+    return produced

@@ -1,0 +1,48 @@
+"""Shared test helpers. `expect(report, "family.name", "fail")` is also how the registry test finds,
+for every check id, a test that sees it fail on a vulnerable target and pass on a hardened one:
+keep the id a string literal in the call."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from probe import api
+from probe.model import Report, Result, Status
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def scan(
+    url: str | None,
+    *,
+    only: tuple[str, ...] | list[str] = (),
+    mode: str = "passive",
+    config: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Report:
+    """Run the engine in-process against a loopback target. `overrides` are config keys (max_requests=50,
+    cors={"trusted_origins": [...]})."""
+    return api.scan(url, config_path=config, overrides={"mode": mode, **overrides}, only=list(only),
+                    environ=dict(environ) if environ is not None else {})
+
+
+def results_for(report: Report, check_id: str) -> list[Result]:
+    return [r for r in report.results if r.check == check_id]
+
+
+def expect(report: Report, check_id: str, status: str) -> list[Result]:
+    """Assert the check produced results with this status: for "pass", every result of the id passes
+    (one failure anywhere is a false positive); otherwise at least one result has the status."""
+    found = results_for(report, check_id)
+    assert found, f"{check_id} produced no result; got {[r.check for r in report.results]}"
+    wanted = Status(status)
+    shown = [(r.status.value, r.location, r.detail) for r in found]
+    if wanted is Status.PASS:
+        assert all(r.status is Status.PASS for r in found), f"{check_id}: expected pass, got {shown}"
+        return found
+    matching = [r for r in found if r.status is wanted]
+    assert matching, f"{check_id}: expected {status}, got {shown}"
+    return matching
