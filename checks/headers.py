@@ -50,12 +50,25 @@ async def hsts(ctx: CheckContext) -> list[Result]:
         return [ctx.skip(ctx.location, "the target is plain HTTP; HSTS applies to HTTPS (see tls.no-https-redirect)")]
     value = page.header("strict-transport-security")
     if value is None:
-        return [ctx.fail(page.url, "No Strict-Transport-Security header on the HTTPS page.", kind="missing",
-                         evidence=_excerpt(page, "strict-transport-security"))]
+        return [
+            ctx.fail(
+                page.url,
+                "No Strict-Transport-Security header on the HTTPS page.",
+                kind="missing",
+                evidence=_excerpt(page, "strict-transport-security"),
+            )
+        ]
     parsed = parse_hsts(value)
     if parsed.max_age is None or parsed.max_age < HSTS_MIN_AGE:
-        return [ctx.fail(page.url, f"HSTS max-age is {parsed.max_age}, below six months ({HSTS_MIN_AGE} s).",
-                         kind="short-max-age", severity=Severity.LOW, evidence=_excerpt(page, "strict-transport-security"))]
+        return [
+            ctx.fail(
+                page.url,
+                f"HSTS max-age is {parsed.max_age}, below six months ({HSTS_MIN_AGE} s).",
+                kind="short-max-age",
+                severity=Severity.LOW,
+                evidence=_excerpt(page, "strict-transport-security"),
+            )
+        ]
     return [ctx.passed(page.url, f"HSTS max-age={parsed.max_age}.")]
 
 
@@ -79,20 +92,44 @@ async def csp(ctx: CheckContext) -> list[Result]:
         kind, detail = "missing", "No Content-Security-Policy header."
         if page.header("content-security-policy-report-only"):
             kind, detail = "report-only", "Only Content-Security-Policy-Report-Only is sent: nothing is enforced."
-        return [ctx.fail(page.url, detail, kind=kind, evidence=_excerpt(page, "content-security-policy",
-                                                                       "content-security-policy-report-only"))]
+        return [
+            ctx.fail(
+                page.url,
+                detail,
+                kind=kind,
+                evidence=_excerpt(page, "content-security-policy", "content-security-policy-report-only"),
+            )
+        ]
     sources = parse_csp(value).sources("script-src")
     if sources is None:
-        return [ctx.fail(page.url, "The policy has neither script-src nor default-src, so scripts are unrestricted.",
-                         kind="no-script-src", evidence=_excerpt(page, "content-security-policy"))]
+        return [
+            ctx.fail(
+                page.url,
+                "The policy has neither script-src nor default-src, so scripts are unrestricted.",
+                kind="no-script-src",
+                evidence=_excerpt(page, "content-security-policy"),
+            )
+        ]
     keyed = any(s.startswith(("'nonce-", "'sha256-", "'sha384-", "'sha512-")) for s in sources)
     if "'unsafe-inline'" in sources and not keyed:
-        return [ctx.fail(page.url, "script-src allows 'unsafe-inline' without a nonce or hash.", kind="unsafe-inline",
-                         evidence=_excerpt(page, "content-security-policy"))]
+        return [
+            ctx.fail(
+                page.url,
+                "script-src allows 'unsafe-inline' without a nonce or hash.",
+                kind="unsafe-inline",
+                evidence=_excerpt(page, "content-security-policy"),
+            )
+        ]
     wild = [s for s in sources if s in ("*", "http:", "https:", "data:")]
     if wild:
-        return [ctx.fail(page.url, f"script-src allows any host ({' '.join(wild)}).", kind="wildcard",
-                         evidence=_excerpt(page, "content-security-policy"))]
+        return [
+            ctx.fail(
+                page.url,
+                f"script-src allows any host ({' '.join(wild)}).",
+                kind="wildcard",
+                evidence=_excerpt(page, "content-security-policy"),
+            )
+        ]
     return [ctx.passed(page.url, "Scripts are restricted by the policy.")]
 
 
@@ -110,8 +147,14 @@ async def csp(ctx: CheckContext) -> list[Result]:
 async def content_type_options(ctx: CheckContext) -> list[Result]:
     page = await ctx.surface.page()
     if (page.header("x-content-type-options") or "").strip().lower() != "nosniff":
-        return [ctx.fail(page.url, "X-Content-Type-Options is not `nosniff`.", kind="missing",
-                         evidence=_excerpt(page, "x-content-type-options"))]
+        return [
+            ctx.fail(
+                page.url,
+                "X-Content-Type-Options is not `nosniff`.",
+                kind="missing",
+                evidence=_excerpt(page, "x-content-type-options"),
+            )
+        ]
     return [ctx.passed(page.url)]
 
 
@@ -132,14 +175,26 @@ async def clickjacking(ctx: CheckContext) -> list[Result]:
     ancestors = parse_csp(page.header("content-security-policy") or "").directives.get("frame-ancestors")
     if ancestors is not None:
         if "*" in ancestors or "http:" in ancestors or "https:" in ancestors:
-            return [ctx.fail(page.url, f"frame-ancestors allows any site ({' '.join(ancestors)}).", kind="wildcard",
-                             evidence=_excerpt(page, "content-security-policy"))]
+            return [
+                ctx.fail(
+                    page.url,
+                    f"frame-ancestors allows any site ({' '.join(ancestors)}).",
+                    kind="wildcard",
+                    evidence=_excerpt(page, "content-security-policy"),
+                )
+            ]
         return [ctx.passed(page.url, "CSP frame-ancestors restricts framing.")]
     xfo = (page.header("x-frame-options") or "").strip().upper()
     if xfo in ("DENY", "SAMEORIGIN"):
         return [ctx.passed(page.url, f"X-Frame-Options: {xfo}.")]
-    return [ctx.fail(page.url, "Neither CSP frame-ancestors nor X-Frame-Options DENY/SAMEORIGIN is sent.",
-                     kind="missing", evidence=_excerpt(page, "x-frame-options", "content-security-policy"))]
+    return [
+        ctx.fail(
+            page.url,
+            "Neither CSP frame-ancestors nor X-Frame-Options DENY/SAMEORIGIN is sent.",
+            kind="missing",
+            evidence=_excerpt(page, "x-frame-options", "content-security-policy"),
+        )
+    ]
 
 
 @check(
@@ -161,8 +216,14 @@ async def referrer_policy(ctx: CheckContext) -> list[Result]:
     # A comma-separated list is allowed; browsers use the last value they understand.
     policy = value.split(",")[-1].strip().lower()
     if policy in ("unsafe-url", "no-referrer-when-downgrade"):
-        return [ctx.fail(page.url, f"Referrer-Policy `{policy}` sends full URLs to other origins.", kind="weak",
-                         evidence=_excerpt(page, "referrer-policy"))]
+        return [
+            ctx.fail(
+                page.url,
+                f"Referrer-Policy `{policy}` sends full URLs to other origins.",
+                kind="weak",
+                evidence=_excerpt(page, "referrer-policy"),
+            )
+        ]
     return [ctx.passed(page.url, f"Referrer-Policy: {policy}.")]
 
 
@@ -202,9 +263,15 @@ async def cookie_flags(ctx: CheckContext) -> list[Result]:
         location = f"{page.url}#cookie:{cookie.name}"
         if missing:
             severity = Severity.MEDIUM if session_like else Severity.LOW
-            results.append(ctx.fail(location, f"Cookie `{cookie.name}` lacks {', '.join(missing)}.", severity=severity,
-                                    kind="missing:" + ",".join(sorted(missing)),
-                                    evidence={"cookie": cookie.name, "missing": missing, "session_like": session_like}))
+            results.append(
+                ctx.fail(
+                    location,
+                    f"Cookie `{cookie.name}` lacks {', '.join(missing)}.",
+                    severity=severity,
+                    kind="missing:" + ",".join(sorted(missing)),
+                    evidence={"cookie": cookie.name, "missing": missing, "session_like": session_like},
+                )
+            )
         else:
             results.append(ctx.passed(location, f"Cookie `{cookie.name}` has the expected flags."))
     return results
@@ -219,7 +286,7 @@ async def cookie_flags(ctx: CheckContext) -> list[Result]:
     risk="An exact version lets anyone look up its known vulnerabilities and aim at them without probing; "
     "a framework name tells them which exploits to try.",
     fix="Hide versions: nginx `server_tokens off`, Apache `ServerTokens Prod`, Express `app.disable('x-powered-by')` "
-    "or helmet(), PHP `expose_php = Off`, ASP.NET `<httpRuntime enableVersionHeader=\"false\">`; "
+    'or helmet(), PHP `expose_php = Off`, ASP.NET `<httpRuntime enableVersionHeader="false">`; '
     "run Python apps behind gunicorn/uvicorn with a proxy rather than the development server.",
     references=(OWASP_HEADERS,),
 )
@@ -232,6 +299,13 @@ async def version_disclosure(ctx: CheckContext) -> list[Result]:
         shown = "; ".join(f"{n}: {v}" for n, v in versioned.items())
         return [ctx.fail(page.url, f"Versions announced: {shown}.", kind="version", evidence=_excerpt(page, *versioned))]
     if "x-powered-by" in seen:
-        return [ctx.fail(page.url, f"X-Powered-By names the framework ({seen['x-powered-by']}).", kind="framework",
-                         severity=Severity.INFO, evidence=_excerpt(page, "x-powered-by"))]
+        return [
+            ctx.fail(
+                page.url,
+                f"X-Powered-By names the framework ({seen['x-powered-by']}).",
+                kind="framework",
+                severity=Severity.INFO,
+                evidence=_excerpt(page, "x-powered-by"),
+            )
+        ]
     return [ctx.passed(page.url, "No version numbers in Server or X-Powered-By.")]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -105,20 +106,42 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 @app.command()
 def scan(
     url: Annotated[str | None, typer.Argument(help="Base URL to scan (default: `target` from the config).")] = None,
-    config: Annotated[Path | None, typer.Option("--config", "-c", help="probe.toml (default: ./probe.toml or [tool.probe] in pyproject.toml).")] = None,
-    mode: Annotated[ModeOpt | None, typer.Option(help="passive: safe, low-volume requests. active: adds bursts, cross-account requests and webhook posts.")] = None,
-    only: Annotated[list[str] | None, typer.Option("--only", help="Run only these check ids or families (repeatable, comma-separated).")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="probe.toml (default: ./probe.toml or [tool.probe] in pyproject.toml).")
+    ] = None,
+    mode: Annotated[
+        ModeOpt | None,
+        typer.Option(help="passive: safe, low-volume requests. active: adds bursts, cross-account requests and webhook posts."),
+    ] = None,
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="Run only these check ids or families (repeatable, comma-separated).")
+    ] = None,
     skip: Annotated[list[str] | None, typer.Option("--skip", help="Do not run these check ids or families.")] = None,
-    fail_on: Annotated[SeverityOpt | None, typer.Option("--fail-on", help="Exit 1 on a failure at or above this severity [default: high].")] = None,
-    formats: Annotated[list[str] | None, typer.Option("--format", "-f", help="console, json, sarif, junit, markdown; FMT=PATH writes a file (repeatable).")] = None,
-    max_requests: Annotated[int | None, typer.Option("--max-requests", min=1, help="Request budget for the whole run [default: 400].")] = None,
+    fail_on: Annotated[
+        SeverityOpt | None, typer.Option("--fail-on", help="Exit 1 on a failure at or above this severity [default: high].")
+    ] = None,
+    formats: Annotated[
+        list[str] | None,
+        typer.Option("--format", "-f", help="console, json, sarif, junit, markdown; FMT=PATH writes a file (repeatable)."),
+    ] = None,
+    max_requests: Annotated[
+        int | None, typer.Option("--max-requests", min=1, help="Request budget for the whole run [default: 400].")
+    ] = None,
     rate: Annotated[str | None, typer.Option("--rate", help="Requests per second ceiling, e.g. 10/s [default: 20/s].")] = None,
     timeout: Annotated[float | None, typer.Option("--timeout", min=0.1, help="Seconds per request [default: 10].")] = None,
-    max_duration: Annotated[float | None, typer.Option("--max-duration", min=1, help="Seconds for the whole run [default: 300].")] = None,
-    allow_errors: Annotated[bool, typer.Option("--allow-errors", help="Do not fail the gate on checks that could not run (errors).")] = False,
-    env_file: Annotated[Path | None, typer.Option("--env-file", help="dotenv file for ${VAR} in the config [default: .env beside it].")] = None,
+    max_duration: Annotated[
+        float | None, typer.Option("--max-duration", min=1, help="Seconds for the whole run [default: 300].")
+    ] = None,
+    allow_errors: Annotated[
+        bool, typer.Option("--allow-errors", help="Do not fail the gate on checks that could not run (errors).")
+    ] = False,
+    env_file: Annotated[
+        Path | None, typer.Option("--env-file", help="dotenv file for ${VAR} in the config [default: .env beside it].")
+    ] = None,
     ca_bundle: Annotated[Path | None, typer.Option("--ca-bundle", help="PEM file of CAs to trust for the target.")] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every request (secrets masked) and show evidence.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log every request (secrets masked) and show evidence.")
+    ] = False,
 ) -> None:
     """Scan a URL and report what an attacker or a confused user would find."""
     try:
@@ -141,7 +164,7 @@ def scan(
 def _run_scan(
     url: str | None,
     config: Path | None,
-    overrides: dict[str, object],
+    overrides: Mapping[str, object],
     only: list[str],
     skip: list[str],
     outputs: list[tuple[str, str | None]],
@@ -155,8 +178,9 @@ def _run_scan(
 
     _configure_logging(verbose)
     try:
-        plan = api.plan(target=url, config_path=config, overrides=overrides, only=only, skip=skip,
-                        env_file=env_file, environ=environ)
+        plan = api.plan(
+            target=url, config_path=config, overrides=overrides, only=only, skip=skip, env_file=env_file, environ=environ
+        )
     except ConfigError as exc:
         fail(str(exc))
     settings = plan.loaded.settings
@@ -179,7 +203,9 @@ def _run_scan(
     raise typer.Exit(code)
 
 
-def _write_reports(report: Report, outputs: list[tuple[str, str | None]], fail_on: Severity, allow_errors: bool, verbose: bool) -> None:
+def _write_reports(
+    report: Report, outputs: list[tuple[str, str | None]], fail_on: Severity, allow_errors: bool, verbose: bool
+) -> None:
     from probe import reporters
 
     for fmt, path in outputs:
@@ -270,8 +296,8 @@ def list_checks(
 @app.command()
 def explain(check_id: Annotated[str, typer.Argument(help="A check id, e.g. headers.csp.")]) -> None:
     """What a check tests, why it matters, how to fix it."""
-    from probe.registry import load
     from probe.docs import explain_text
+    from probe.registry import load
 
     spec = load().get(check_id)
     if spec is None:
@@ -285,7 +311,7 @@ def demo(
 ) -> None:
     """Start the bundled demo app on loopback, scan it vulnerable then hardened, show the reports."""
     try:
-        from fixtures.demo import running
+        from fixtures.demo import running  # type: ignore[import-not-found,unused-ignore]
     except ImportError as exc:
         fail(f"the demo needs the demo extras and a source checkout: pip install -e '.[demo]' ({exc})")
     modes = ("vulnerable", "hardened") if mode == "both" else (mode,)
@@ -305,19 +331,16 @@ def demo(
 
 
 def main() -> None:
-    import click
-
     try:
         code = app(standalone_mode=False)
-    except click.exceptions.Abort:
+    except (typer.Abort, KeyboardInterrupt):
         print("probe: interrupted", file=sys.stderr)
         code = EXIT_INTERRUPTED
-    except click.ClickException as exc:
-        print(f"probe: error: {exc.format_message()}", file=sys.stderr)
+    except typer.TyperException as exc:
+        # Bad flags and values: one line, like every other usage error, instead of a usage screen.
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        print(f"probe: error: {message}", file=sys.stderr)
         code = EXIT_USAGE
-    except KeyboardInterrupt:
-        print("probe: interrupted", file=sys.stderr)
-        code = EXIT_INTERRUPTED
     sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 

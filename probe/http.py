@@ -20,7 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from http.cookiejar import CookieJar, DefaultCookiePolicy
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -142,10 +142,11 @@ class Response:
 
     @property
     def content_type(self) -> str:
-        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+        return str(self.headers.get("content-type", "")).split(";")[0].strip().lower()
 
     def header(self, name: str) -> str | None:
-        return self.headers.get(name)
+        value: str | None = self.headers.get(name)
+        return value
 
     def header_list(self, name: str) -> list[str]:
         return self.headers.get_list(name)
@@ -179,10 +180,6 @@ class _Limits:
     deadline: float
 
 
-def _no_cookies() -> httpx.Cookies:
-    return httpx.Cookies(CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])))
-
-
 class HttpClient:
     """One pooled client for the run. Checks reach it through `ScopedHttp`, which names their family."""
 
@@ -212,11 +209,12 @@ class HttpClient:
             timeout=httpx.Timeout(timeout),
             limits=httpx.Limits(max_connections=max(per_host * 4, 10), max_keepalive_connections=per_host * 2),
             headers={"User-Agent": user_agent},
-            cookies=_no_cookies(),
             verify=verify,
             transport=transport,
             trust_env=False,
         )
+        # httpx copies any jar it is given, so the refusing policy goes on the client's own jar.
+        self._client.cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))
         self._host_slots: dict[str, asyncio.Semaphore] = {}
         self._pace = asyncio.Lock()
         self._next_slot = 0.0
@@ -249,8 +247,16 @@ class HttpClient:
         current = url
         for _ in range(MAX_REDIRECTS + 1):
             response = await self._send_once(
-                method, current, family=family, headers=headers, params=params, json=json, data=data,
-                content=content, honour_retry_after=honour_retry_after, max_bytes=max_bytes,
+                method,
+                current,
+                family=family,
+                headers=headers,
+                params=params,
+                json=json,
+                data=data,
+                content=content,
+                honour_retry_after=honour_retry_after,
+                max_bytes=max_bytes,
             )
             location = response.header("location")
             if not (follow_redirects and location and 300 <= response.status < 400):
@@ -360,7 +366,15 @@ class HttpClient:
             except httpx.HTTPError as exc:
                 raise RequestFailed(f"{method} {shown}: {describe_transport_error(exc)}") from None
         elapsed = time.monotonic() - started
-        log.debug("%s %s -> %s (%d bytes%s, %.2f s)", method, shown, upstream.status_code, len(body), ", cut" if truncated else "", elapsed)
+        log.debug(
+            "%s %s -> %s (%d bytes%s, %.2f s)",
+            method,
+            shown,
+            upstream.status_code,
+            len(body),
+            ", cut" if truncated else "",
+            elapsed,
+        )
         return Response(
             method=method,
             url=str(request.url),

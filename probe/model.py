@@ -191,10 +191,7 @@ class Report:
             r
             for r in self.results
             if not r.suppressed
-            and (
-                (r.status is Status.FAIL and r.severity.rank >= fail_on.rank)
-                or (r.status is Status.ERROR and not allow_errors)
-            )
+            and ((r.status is Status.FAIL and r.severity.rank >= fail_on.rank) or (r.status is Status.ERROR and not allow_errors))
         )
 
     def check_info(self, check_id: str) -> CheckInfo | None:

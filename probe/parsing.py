@@ -88,3 +88,25 @@ def parse_hsts(header: str) -> Hsts:
 def has_version(value: str) -> bool:
     """`nginx/1.25.3`, `PHP/8.2.1`, `Werkzeug/3.0.1 Python/3.11.7`: a product with a version number."""
     return bool(_VERSION.search(value))
+
+
+_PATH_STEP = re.compile(r"([^.\[\]]+)|\[(\*|\d+)\]")
+MAX_PATH_VALUES = 1000
+
+
+def json_path(document: object, path: str) -> list[object]:
+    """Values at a simple JSON path (`token`, `data.access_token`, `[*].id`, `data.items[*].id`, `items[0].id`).
+    Missing keys, wrong types and hostile documents give fewer values, never an exception."""
+    current: list[object] = [document]
+    for match in _PATH_STEP.finditer(path.strip().lstrip("$").lstrip(".")):
+        key, index = match.group(1), match.group(2)
+        following: list[object] = []
+        for value in current:
+            if key is not None and isinstance(value, dict) and key in value:
+                following.append(value[key])
+            elif index == "*" and isinstance(value, list):
+                following.extend(value[:MAX_PATH_VALUES])
+            elif index is not None and index != "*" and isinstance(value, list) and int(index) < len(value):
+                following.append(value[int(index)])
+        current = following[:MAX_PATH_VALUES]
+    return current

@@ -46,11 +46,7 @@ def matches(check_id: str, selectors: Sequence[str]) -> bool:
 
 
 def select(registry: Registry, only: Sequence[str], skip: Sequence[str]) -> list[CheckSpec]:
-    return [
-        spec
-        for spec in registry.specs
-        if (not only or matches(spec.id, only)) and not matches(spec.id, skip)
-    ]
+    return [spec for spec in registry.specs if (not only or matches(spec.id, only)) and not matches(spec.id, skip)]
 
 
 @dataclass
@@ -191,8 +187,15 @@ def _not_run_reason(info: CheckInfo, mode: Mode, target: str | None) -> str:
 
 
 def _skip(info: CheckInfo, target: str | None, reason: str) -> Result:
-    return Result(check=info.id, status=Status.SKIP, severity=info.severity, title=info.title,
-                  location=target or "(no target)", detail=reason, confidence=info.confidence)
+    return Result(
+        check=info.id,
+        status=Status.SKIP,
+        severity=info.severity,
+        title=info.title,
+        location=target or "(no target)",
+        detail=reason,
+        confidence=info.confidence,
+    )
 
 
 async def _run_one(spec: CheckSpec, ctx: CheckContext, deadline: float) -> list[Result]:

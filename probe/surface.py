@@ -24,7 +24,14 @@ MAX_PATHS = 50
 MAX_FORMS = 20
 # Where OpenAPI/Swagger documents are usually served (FastAPI, Django REST/drf-spectacular, Spring,
 # ASP.NET Swashbuckle, NestJS).
-OPENAPI_PATHS = ("/openapi.json", "/api/openapi.json", "/swagger.json", "/api/schema/", "/v3/api-docs", "/swagger/v1/swagger.json")
+OPENAPI_PATHS = (
+    "/openapi.json",
+    "/api/openapi.json",
+    "/swagger.json",
+    "/api/schema/",
+    "/v3/api-docs",
+    "/swagger/v1/swagger.json",
+)
 # Paths named in JS: fetch("/api/..."), axios.get('/v1/...'), "/auth/login" string literals.
 _JS_PATH = re.compile(r"""["'`](/(?:api|v\d|auth|graphql|webhooks?|rest|rpc)(?:/[A-Za-z0-9_\-.{}:$]*)*)["'`]""")
 

@@ -25,8 +25,13 @@ def scan(
 ) -> Report:
     """Run the engine in-process against a loopback target. `overrides` are config keys (max_requests=50,
     cors={"trusted_origins": [...]})."""
-    return api.scan(url, config_path=config, overrides={"mode": mode, **overrides}, only=list(only),
-                    environ=dict(environ) if environ is not None else {})
+    return api.scan(
+        url,
+        config_path=config,
+        overrides={"mode": mode, **overrides},
+        only=list(only),
+        environ=dict(environ) if environ is not None else {},
+    )
 
 
 def results_for(report: Report, check_id: str) -> list[Result]:

@@ -1,0 +1,141 @@
+"""The `probe` command as a user and CI see it: exit codes, one-line errors, every report format."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import jsonschema
+import pytest
+from fixtures.serve import serve_wsgi
+from flask import Flask
+from junitparser import JUnitXml
+
+from tests.helpers import ROOT
+from tests.hostile.servers import Request, raw_server
+
+SCHEMAS = ROOT.parent / "shared" / "schemas"
+
+
+def probe(*args: str, cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "120"}
+    return subprocess.run(
+        [sys.executable, "-m", "probe.cli", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=timeout, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def plain_flask() -> Iterator[str]:
+    """A stock Flask app: no security headers, the dev server's versioned Server header."""
+    app = Flask("plain")
+    app.add_url_rule("/", view_func=lambda: "<html><body>hello</body></html>")
+    with serve_wsgi(app) as url:
+        yield url
+
+
+def test_version() -> None:
+    done = probe("--version")
+    assert done.returncode == 0
+    assert done.stdout.startswith("probe ")
+
+
+def test_config_error_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "probe.toml").write_text('target = "http://127.0.0.1:9"\nmax_request = 5\n')
+    done = probe("scan", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [f"probe: error: {tmp_path / 'probe.toml'}: max_request: unknown key"]
+
+
+def test_bad_flag_is_one_line_and_exit_2() -> None:
+    done = probe("scan", "--fail-on", "severe", "http://127.0.0.1:9")
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "--fail-on" in done.stderr
+
+
+def test_unreachable_target_exit_3_and_report_still_written(tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    done = probe("scan", "http://127.0.0.1:9", "--format", f"json={out}")
+    assert done.returncode == 3
+    assert "cannot scan http://127.0.0.1:9: GET http://127.0.0.1:9: connection refused" in done.stderr
+    assert "Traceback" not in done.stderr
+    report = json.loads(out.read_text())
+    jsonschema.Draft202012Validator(json.loads((SCHEMAS / "report-v1.schema.json").read_text())).validate(report)
+    assert report["results"] == []
+
+
+def test_fail_on_threshold_decides_the_exit_code(plain_flask: str) -> None:
+    assert probe("scan", plain_flask, "--only", "headers", "--fail-on", "high").returncode == 0
+    assert probe("scan", plain_flask, "--only", "headers", "--fail-on", "medium").returncode == 1
+
+
+def test_every_format_is_written_and_valid(plain_flask: str, tmp_path: Path) -> None:
+    done = probe(
+        "scan",
+        plain_flask,
+        "--only",
+        "headers",
+        "--fail-on",
+        "medium",
+        "-f",
+        f"json={tmp_path}/r.json",
+        "-f",
+        f"sarif={tmp_path}/r.sarif",
+        "-f",
+        f"junit={tmp_path}/r.xml",
+        "-f",
+        f"markdown={tmp_path}/r.md",
+        "-f",
+        f"console={tmp_path}/r.txt",
+    )
+    assert done.returncode == 1, done.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    jsonschema.Draft202012Validator(
+        json.loads((SCHEMAS / "report-v1.schema.json").read_text()), format_checker=jsonschema.FormatChecker()
+    ).validate(report)
+    assert report["requests_sent"] == 1
+    assert {r["check"] for r in report["results"] if r["status"] == "fail"} >= {"headers.csp", "headers.version-disclosure"}
+    sarif = json.loads((tmp_path / "r.sarif").read_text())
+    jsonschema.Draft7Validator(json.loads((SCHEMAS / "sarif-2.1.0.json").read_text())).validate(sarif)
+    rule_ids = {r["id"] for r in sarif["runs"][0]["tool"]["driver"]["rules"]}
+    assert {r["ruleId"] for r in sarif["runs"][0]["results"]} <= rule_ids
+    junit = JUnitXml.fromfile(str(tmp_path / "r.xml"))
+    assert sum(suite.failures for suite in junit) == report["summary"]["fail"]
+    assert "headers.csp" in (tmp_path / "r.md").read_text()
+    assert "headers.csp" in (tmp_path / "r.txt").read_text()
+
+
+def test_plain_progress_lines_when_not_a_terminal(plain_flask: str) -> None:
+    done = probe("scan", plain_flask, "--only", "headers")
+    assert "probe: [1/" in done.stderr
+    assert "headers.csp" in done.stdout
+
+
+def test_ctrl_c_stops_cleanly_and_writes_what_was_gathered(tmp_path: Path) -> None:
+    async def hang(request: Request, writer: object) -> None:
+        import asyncio
+
+        await asyncio.sleep(10)
+
+    out = tmp_path / "partial.json"
+    with raw_server(hang) as target:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "probe.cli", "scan", target.url, "--timeout", "30", "-f", f"json={out}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 15
+        while not target.requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=15)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert json.loads(out.read_text())["interrupted"] is True
