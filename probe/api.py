@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from probe import accounts, config
+from probe import accounts, baseline, config
 from probe.model import Report
 from probe.redact import Redactor
 from probe.registry import CheckSpec, Registry, load
@@ -49,6 +49,7 @@ def plan(
     specs = tuple(select(registry, only, skip))
     settings = loaded.settings
     collector = Collector(
+        baseline=_baseline(settings.baseline, loaded.path),
         target=settings.target or "(no target)",
         mode=settings.mode,
         checks=tuple(s.info for s in specs),
@@ -56,6 +57,13 @@ def plan(
         config_path=str(loaded.path) if loaded.path else None,
     )
     return Plan(registry=registry, loaded=loaded, specs=specs, collector=collector)
+
+
+def _baseline(configured: str | None, config_path: Path | None) -> tuple[baseline.Entry, ...]:
+    if configured:
+        return baseline.load(Path(configured))
+    default = (config_path.parent if config_path else Path.cwd()) / baseline.DEFAULT_FILE
+    return baseline.load(default) if default.is_file() else ()
 
 
 def _known_selector(registry: Registry, selector: str) -> bool:

@@ -94,6 +94,8 @@ class Result:
     # fingerprint so two different problems at one location stay two baseline entries.
     kind: str = ""
     suppressed: bool = False
+    # The baseline entry's reason and expiry, so every report can say why a failure is accepted.
+    suppression: str = ""
     file: FileLocation | None = None
 
     @property
@@ -136,6 +138,10 @@ class CheckInfo:
     references: tuple[str, ...] = ()
     # False for checks that read only local files or the deployed environment (the env family).
     needs_target: bool = True
+    # False for checks that reach the target below HTTP (a TLS handshake, DNS queries): they still run
+    # when the target's page cannot be fetched, so the report says why (an expired certificate, a
+    # dangling CNAME) before the run ends with exit 3.
+    needs_page: bool = True
 
     @property
     def family(self) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from probe import __version__
+from probe import baseline as baseline_file
 from probe.accounts import Accounts
 from probe.config import Settings
 from probe.context import CheckContext, Memo
@@ -63,6 +64,7 @@ class Collector:
     results: list[Result] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     client: HttpClient | None = None
+    baseline: tuple[baseline_file.Entry, ...] = ()
 
     def add(self, results: Sequence[Result]) -> None:
         self.results.extend(results)
@@ -71,6 +73,8 @@ class Collector:
         notes = [*self.notes, *(self.client.notes if self.client else [])]
         if interrupted:
             notes.append("interrupted: the report holds only the checks that finished")
+        applied = baseline_file.apply([self._clean(r) for r in self.results], self.baseline, self.started.date())
+        notes.extend(applied.notes)
         return Report(
             tool_version=__version__,
             target=self.target,
@@ -78,7 +82,7 @@ class Collector:
             started=self.started,
             duration_s=round(time.monotonic() - self.started_clock, 3),
             requests_sent=self.client.sent if self.client else 0,
-            results=tuple(sorted((self._clean(r) for r in self.results), key=sort_key)),
+            results=tuple(sorted(applied.results, key=sort_key)),
             checks=self.checks,
             notes=tuple(self.redactor.redact(n) for n in notes),
             requests_by_family=dict(self.client.by_family) if self.client else {},
@@ -134,17 +138,23 @@ async def run(
         collector.client = client
     base = target or ""
     surface = Surface(ScopedHttp(client, "surface", base), settings.section_routes())
-    accounts = Accounts(settings.section("accounts"))
+    accounts = Accounts(settings.section("accounts"), settings.section("login"), ScopedHttp(client, "accounts", base),
+                        collector.redactor)
     memo = Memo()
     try:
+        unreachable = ""
         if target:
             try:
                 await surface.page()
             except HttpError as exc:
-                raise TargetUnreachable(str(exc), collector.report()) from None
-        planned = [(spec, _not_run_reason(spec.info, settings.mode, target)) for spec in specs]
+                unreachable = str(exc)
+        # An unreachable target still gets the checks that diagnose it below HTTP (an expired certificate, a
+        # dangling CNAME), then the run ends (exit 3). Only their failures are kept: the diagnosis. Their
+        # errors and skips would repeat the reason the target is unreachable.
+        planned = [(spec, _not_run_reason(spec.info, settings.mode, target)) for spec in specs
+                   if not (unreachable and spec.info.needs_page)]
         for spec, reason in planned:
-            if reason:
+            if reason and not unreachable:
                 collector.add([_skip(spec.info, target, reason)])
         runnable = [spec for spec, reason in planned if not reason]
         gate = asyncio.Semaphore(CHECKS_AT_ONCE)
@@ -165,12 +175,14 @@ async def run(
             )
             async with gate:
                 results = await _run_one(spec, ctx, deadline)
-            collector.add(results)
+            collector.add([r for r in results if r.status is Status.FAIL] if unreachable else results)
             done += 1
             if on_progress:
                 on_progress(Progress(done, len(runnable), client.sent if client else 0, spec.id, tuple(results)))
 
         await asyncio.gather(*(one(spec) for spec in runnable))
+        if unreachable:
+            raise TargetUnreachable(unreachable, collector.report())
     finally:
         memo.cancel()
         if client is not None:

@@ -1,0 +1,540 @@
+"""Brute-force protection on login, sign-up, password-reset, OTP and magic-link endpoints.
+
+Active: each endpoint gets one bounded burst of failed attempts (default 25, at most 200), sequential
+and paced by the run's rate ceiling, against a made-up user (or the configured test account, never
+anyone else), stopping at the first sign of protection. The burst is shared by the three ids through
+the run's memo; the follow-ups (spoofed client-IP headers, a second user for the lockout comparison)
+are small and run one at a time per endpoint, so they do not disturb each other's counters.
+
+The engine backs off when a target answers 429 with Retry-After; these requests ask it not to
+(`honour_retry_after=False`), because a 429 is exactly what they are looking for, and they stop there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+import statistics
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator, model_validator
+
+from probe.config import Section
+from probe.context import CheckContext
+from probe.http import HttpError, Response
+from probe.model import Confidence, Result, Severity
+from probe.registry import check
+
+DEFAULT_ATTEMPTS = 25
+MAX_ATTEMPTS = 200
+MAX_DISCOVERED = 3
+METHODS = ("POST", "PUT", "PATCH", "GET")
+# A step to a sustained delay: the last few attempts each this much slower than the first few, both
+# relatively and absolutely, so ordinary jitter on a busy host is not mistaken for a progressive delay.
+DELAY_WINDOW = 3
+DELAY_FACTOR = 3.0
+DELAY_MIN_STEP_S = 1.0
+# After the burst: how many more attempts the lockout comparison may send beyond the test account's count.
+LOCKOUT_MARGIN = 2
+BODY_SCAN_CHARS = 4000
+SPOOF_HEADERS = ("X-Forwarded-For", "X-Real-IP", "True-Client-IP")
+
+# Statuses that mean "slow down" whatever the body says.
+THROTTLE_STATUSES = {
+    429: "429 Too Many Requests",  # RFC 6585 §4
+    423: "423 Locked",  # RFC 4918 §11.3, used by lockout middleware (django-axes can be set to it)
+}
+# Statuses that count as protection only when the burst did not start with them (a WAF or lockout
+# switching in), since a plain 403 may also be the endpoint's normal "wrong password".
+SWITCHED_STATUSES = (403, 503)
+# Response text that appears once a limiter or lockout kicks in. One row per phrase family, with where
+# it comes from.
+THROTTLE_TEXT: tuple[tuple[str, str, re.Pattern[str]], ...] = (
+    ("message", "flask-limiter / slowapi / express-rate-limit default message",
+     re.compile(r"too many (?:requests|attempts|login attempts|failed (?:login )?attempts)", re.I)),
+    ("message", "limits / ratelimit libraries ('rate limit exceeded', '5 per 1 minute')",
+     re.compile(r"rate[ -]?limit(?:ed| exceeded)?|\b\d+ per \d* ?(?:second|minute|hour|day)\b", re.I)),
+    ("message", "generic throttling copy", re.compile(r"try again (?:later|in \d+)|slow down|temporarily blocked", re.I)),
+    ("lockout", "django-axes 'Account locked', Devise :lockable 'Your account is locked', generic copy",
+     re.compile(r"account (?:is |has been )?(?:temporarily )?(?:locked|disabled|suspended)|locked out", re.I)),
+    ("captcha", "reCAPTCHA, hCaptcha, Cloudflare Turnstile challenges",
+     re.compile(r"captcha|g-recaptcha|h-captcha|cf-turnstile|challenge-platform", re.I)),
+)
+# Routes worth a burst when none are configured, with the body a made-up user would send.
+# Sources: common route names of Django/allauth, Devise, NextAuth, Supabase/Firebase auth, Laravel Breeze.
+ENDPOINT_KINDS: tuple[tuple[str, re.Pattern[str], dict[str, str]], ...] = (
+    ("otp", re.compile(r"otp|2fa|mfa|totp|verify[-_]?code|one[-_]?time", re.I),
+     {"email": "{username}", "code": "{code}", "otp": "{code}"}),
+    ("password-reset", re.compile(r"(?:password|pass|pwd)[-_/]?(?:reset|forgot)|(?:reset|forgot)[-_/]?(?:password|pass)",
+                                  re.I), {"email": "{username}"}),
+    ("magic-link", re.compile(r"magic[-_]?link|passwordless|email[-_]?link", re.I), {"email": "{username}"}),
+    ("signup", re.compile(r"sign[-_]?up|register", re.I),
+     {"email": "{username}", "username": "{username}", "password": "{password}"}),
+    ("login", re.compile(r"log[-_]?in|sign[-_]?in|auth/token|sessions?$|authenticate", re.I),
+     {"email": "{username}", "username": "{username}", "password": "{password}"}),
+)
+_CSRF_HINT = re.compile(r"csrf|xsrf|authenticity.token", re.I)
+_USER_FIELD = re.compile(r"e-?mail|user|login|account|phone", re.I)
+_CODE_FIELD = re.compile(r"code|otp|token|pin", re.I)
+
+OWASP_AUTH = "https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html"
+OWASP_BRUTE = "https://owasp.org/www-community/controls/Blocking_Brute_Force_Attacks"
+LIMITER_FIX = (
+    "Limit failed attempts per client and per account on every credential endpoint: Flask "
+    "`@limiter.limit(\"5 per minute\")` (Flask-Limiter); FastAPI/Starlette `@limiter.limit(\"5/minute\")` "
+    "(slowapi); Express `app.post('/login', rateLimit({ windowMs: 60_000, limit: 5 }), ...)` (express-rate-limit); "
+    "Django django-axes or django-ratelimit; Rails rack-attack; or a rate-limiting rule at the proxy/WAF."
+)
+
+
+class RateLimitTarget(Section):
+    """`[[rate_limit]]`: an endpoint to burst. The body template may use {username}, {password} and {code}."""
+
+    path: str
+    method: str = "POST"
+    json_body: dict[str, Any] | None = Field(default=None, alias="json")
+    form: dict[str, str] | None = None
+    attempts: int = Field(default=DEFAULT_ATTEMPTS, ge=1, le=MAX_ATTEMPTS)
+    username: str | None = Field(default=None, description="a test account's username; default: a made-up user")
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError(f"expected a path starting with /, got {value!r}")
+        return value
+
+    @field_validator("method")
+    @classmethod
+    def _method(cls, value: str) -> str:
+        if value.upper() not in METHODS:
+            raise ValueError(f"expected one of {', '.join(METHODS)}, got {value!r}")
+        return value.upper()
+
+    @model_validator(mode="after")
+    def _one_body(self) -> RateLimitTarget:
+        if self.json_body is not None and self.form is not None:
+            raise ValueError("give the body as json or form, not both")
+        return self
+
+    def surface_routes(self) -> list[str]:
+        return [self.path]
+
+
+CONFIG_SECTIONS = {"rate_limit": list[RateLimitTarget]}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    kind: str
+    json_body: Mapping[str, Any] | None
+    form: Mapping[str, str] | None
+    attempts: int
+    username: str | None  # the configured test account; None means a made-up user
+    configured: bool
+
+    @property
+    def key(self) -> str:
+        return f"{self.method} {self.path}"
+
+    def body(self, username: str) -> dict[str, Any]:
+        """A fresh wrong password (and code) per attempt, as a guessing script would send."""
+        values = {"{username}": username, "{password}": "probe-wrong-" + secrets.token_hex(6),
+                  "{code}": f"{secrets.randbelow(1_000_000):06d}"}
+
+        def fill(value: Any) -> Any:
+            if isinstance(value, str):
+                for placeholder, replacement in values.items():
+                    value = value.replace(placeholder, replacement)
+                return value
+            if isinstance(value, Mapping):
+                return {k: fill(v) for k, v in value.items()}
+            return value
+
+        if self.form is not None:
+            return {"data": {k: str(fill(v)) for k, v in self.form.items()}}
+        return {"json": fill(dict(self.json_body or {}))}
+
+    def template(self) -> Mapping[str, Any]:
+        return dict(self.form if self.form is not None else self.json_body or {})
+
+
+@dataclass(frozen=True)
+class Signal:
+    kind: str  # status, retry-after, message, lockout, captcha, delay
+    description: str
+
+
+@dataclass(frozen=True)
+class Burst:
+    endpoint: Endpoint
+    username: str
+    responses: tuple[Response, ...]
+    signal: Signal | None
+    error: str | None
+    unusable: str | None  # why the endpoint cannot be judged (404, 5xx, CSRF)
+
+    @property
+    def protected_at(self) -> int | None:
+        return len(self.responses) if self.signal else None
+
+    def histogram(self) -> dict[str, int]:
+        return {str(k): v for k, v in sorted(Counter(r.status for r in self.responses).items())}
+
+    def timing_ms(self) -> dict[str, int]:
+        times = [r.elapsed_s * 1000 for r in self.responses] or [0.0]
+        return {"min": round(min(times)), "median": round(statistics.median(times)), "max": round(max(times))}
+
+
+def _made_up_user() -> str:
+    # example.com is reserved for documentation (RFC 2606): no real person can hold this address.
+    return f"probe-{secrets.token_hex(5)}@example.com"
+
+
+def _text_signals(text: str) -> dict[str, str]:
+    head = text[:BODY_SCAN_CHARS]
+    found: dict[str, str] = {}
+    for kind, _, pattern in THROTTLE_TEXT:
+        match = pattern.search(head)
+        if match and kind not in found:
+            found[kind] = match.group(0)
+    return found
+
+
+def signal_of(first: Response, latest: Response, history: tuple[Response, ...] = ()) -> Signal | None:
+    """Protection visible in `latest` that the burst's `first` response did not already show."""
+    if latest.status in THROTTLE_STATUSES:
+        return Signal("status", THROTTLE_STATUSES[latest.status])
+    retry_after = latest.header("retry-after")
+    if retry_after and not first.header("retry-after"):
+        return Signal("retry-after", f"Retry-After: {retry_after[:40]}")
+    if latest.status in SWITCHED_STATUSES and latest.status != first.status:
+        return Signal("status", f"status switched from {first.status} to {latest.status}")
+    before = _text_signals(first.text)
+    for kind, phrase in _text_signals(latest.text).items():
+        if kind not in before:
+            return Signal(kind, f"the response says {phrase!r}")
+    if len(history) >= 2 * DELAY_WINDOW:
+        base = statistics.median(r.elapsed_s for r in history[:DELAY_WINDOW])
+        threshold = max(base * DELAY_FACTOR, base + DELAY_MIN_STEP_S)
+        recent = history[-DELAY_WINDOW:]
+        if all(r.elapsed_s >= threshold for r in recent):
+            return Signal("delay", f"answers slowed from {base * 1000:.0f} ms to {recent[-1].elapsed_s * 1000:.0f} ms")
+    return None
+
+
+def _unusable(first: Response) -> str | None:
+    if first.status in (404, 405, 501):
+        return f"{first.method} {first.url} answered {first.status}: check the path and method in [[rate_limit]]"
+    if first.status >= 500 and first.status not in SWITCHED_STATUSES:
+        return f"{first.method} {first.url} answered {first.status} to the first attempt"
+    if first.status in (400, 403, 419) and _CSRF_HINT.search(first.text[:BODY_SCAN_CHARS]):
+        return (f"{first.method} {first.url} refused the attempt for a missing CSRF token: configure it as a "
+                "[[rate_limit]] entry with the fields the form needs")
+    return None
+
+
+async def _attempt(ctx: CheckContext, endpoint: Endpoint, username: str, headers: Mapping[str, str] | None = None
+                   ) -> Response:
+    return await ctx.http.request(endpoint.method, endpoint.path, headers=headers, follow_redirects=False,
+                                  honour_retry_after=False, **endpoint.body(username))
+
+
+async def burst(ctx: CheckContext, endpoint: Endpoint, username: str, attempts: int) -> Burst:
+    responses: list[Response] = []
+    for _ in range(attempts):
+        try:
+            responses.append(await _attempt(ctx, endpoint, username))
+        except HttpError as exc:
+            return Burst(endpoint, username, tuple(responses), None, str(exc), None)
+        history = tuple(responses)
+        if len(history) == 1 and (problem := _unusable(history[0])):
+            return Burst(endpoint, username, history, None, None, problem)
+        found = signal_of(history[0], history[-1], history)
+        if found:
+            return Burst(endpoint, username, history, found, None, None)
+    return Burst(endpoint, username, tuple(responses), None, None, None)
+
+
+def _kind_of(path: str) -> str | None:
+    return next((kind for kind, pattern, _ in ENDPOINT_KINDS if pattern.search(path)), None)
+
+
+def _default_body(kind: str) -> dict[str, str]:
+    return next(dict(body) for name, _, body in ENDPOINT_KINDS if name == kind)
+
+
+async def endpoints(ctx: CheckContext) -> list[Endpoint]:
+    configured: list[RateLimitTarget] = list(ctx.section("rate_limit"))
+    if configured:
+        out: list[Endpoint] = []
+        for t in configured:
+            kind = _kind_of(t.path)
+            template = t.json_body if t.json_body is not None or t.form is not None else _default_body(kind or "login")
+            out.append(Endpoint(method=t.method, path=t.path, kind=kind or "configured", json_body=template, form=t.form,
+                                attempts=t.attempts, username=t.username, configured=True))
+        return out
+    found: dict[str, Endpoint] = {}
+    page = await ctx.surface.page()
+    for form in await ctx.surface.forms():
+        path = urlsplit(form.action).path or urlsplit(page.url).path or "/"
+        has_password = any(t == "password" for _, t in form.fields)
+        kind = _kind_of(path) or ("login" if has_password else None)
+        if form.method != "POST" or kind is None or not path.startswith("/"):
+            continue
+        fields: dict[str, str] = {}
+        for name, field_type in form.fields:
+            if field_type == "password":
+                fields[name] = "{password}"
+            elif _USER_FIELD.search(name) or field_type == "email":
+                fields[name] = "{username}"
+            elif _CODE_FIELD.search(name):
+                fields[name] = "{code}"
+            elif field_type not in ("submit", "button", "hidden"):
+                fields[name] = "x"
+        found.setdefault(path, Endpoint("POST", path, kind, None, fields, DEFAULT_ATTEMPTS, None, False))
+    for path in await ctx.surface.api_paths():
+        kind = _kind_of(path)
+        if kind and "{" not in path and ":" not in path:
+            found.setdefault(path, Endpoint("POST", path, kind, _default_body(kind), None, DEFAULT_ATTEMPTS, None, False))
+    return list(found.values())[:MAX_DISCOVERED]
+
+
+async def _warm_accounts(ctx: CheckContext) -> None:
+    """Log the configured accounts in before the burst: a throttled login endpoint must not lock the run's
+    own checks out of it."""
+    for name in ctx.accounts.names:
+        try:
+            await ctx.accounts.session(name)
+        except HttpError:
+            continue
+
+
+async def _plan(ctx: CheckContext) -> tuple[list[Endpoint], dict[str, asyncio.Lock]]:
+    found = await endpoints(ctx)
+    if found:
+        await _warm_accounts(ctx)
+    return found, {e.key: asyncio.Lock() for e in found}
+
+
+async def _first_burst(ctx: CheckContext, endpoint: Endpoint) -> Burst:
+    async def run() -> Burst:
+        return await burst(ctx, endpoint, endpoint.username or _made_up_user(), endpoint.attempts)
+
+    return await ctx.memo.get(f"ratelimit:burst:{endpoint.key}", run)
+
+
+async def _endpoints_and_locks(ctx: CheckContext) -> tuple[list[Endpoint], dict[str, asyncio.Lock]]:
+    return await ctx.memo.get("ratelimit:plan", lambda: _plan(ctx))
+
+
+def _no_endpoint(ctx: CheckContext) -> Result:
+    return ctx.skip(ctx.location, "no login, sign-up, password-reset, OTP or magic-link endpoint was found: add "
+                    "[[rate_limit]] path = \"/api/login\" (with its json or form body) to probe.toml")
+
+
+def _who(burst: Burst) -> str:
+    return "the configured test account" if burst.endpoint.username else "a made-up user"
+
+
+def _burst_problem(ctx: CheckContext, location: str, found: Burst) -> Result | None:
+    if found.unusable:
+        return ctx.skip(location, found.unusable)
+    if found.error and not found.signal:
+        return ctx.error(location, f"stopped after {len(found.responses)} attempt(s): {found.error}")
+    return None
+
+
+def _burst_evidence(found: Burst) -> dict[str, Any]:
+    last = found.responses[-1]
+    evidence: dict[str, Any] = last.evidence(max_chars=200)
+    evidence.update({
+        "attempts": len(found.responses),
+        "status_histogram": found.histogram(),
+        "timing_ms": found.timing_ms(),
+        "user": _who(found),
+        "body_template": found.endpoint.template(),
+    })
+    return evidence
+
+
+@check(
+    id="ratelimit.missing",
+    title="Credential endpoints throttle repeated failures",
+    severity=Severity.HIGH,
+    cwe=307,
+    active=True,
+    summary="Login, sign-up, password-reset and OTP endpoints slow down or stop a burst of failed attempts.",
+    risk="Without a limit, a script can guess passwords (credential stuffing with leaked lists), brute-force "
+    "6-digit OTP codes in minutes, or flood users with reset e-mails and run up the e-mail/SMS bill.",
+    fix=LIMITER_FIX,
+    references=(OWASP_AUTH, OWASP_BRUTE),
+)
+async def missing(ctx: CheckContext) -> list[Result]:
+    found_endpoints, _ = await _endpoints_and_locks(ctx)
+    if not found_endpoints:
+        return [_no_endpoint(ctx)]
+    results: list[Result] = []
+    for endpoint in found_endpoints:
+        found = await _first_burst(ctx, endpoint)
+        location = ctx.http.url(endpoint.path)
+        problem = _burst_problem(ctx, location, found)
+        if problem:
+            results.append(problem)
+        elif found.signal:
+            results.append(ctx.passed(location, f"Throttled after {found.protected_at} attempt(s): "
+                                      f"{found.signal.description}.", evidence={"status_histogram": found.histogram()}))
+        else:
+            first = found.responses[0].status
+            confidence = Confidence.MEDIUM if first in (400, 422) else Confidence.HIGH
+            detail = (f"{len(found.responses)} failed attempts as {_who(found)} were all accepted with no sign of "
+                      f"throttling (statuses {found.histogram()}, median {found.timing_ms()['median']} ms).")
+            if confidence is Confidence.MEDIUM:
+                detail += f" The endpoint answered {first}: check the body template in [[rate_limit]]."
+            results.append(ctx.fail(location, detail, kind=f"no-throttling:{endpoint.kind}", confidence=confidence,
+                                    evidence=_burst_evidence(found)))
+    return results
+
+
+def _spoofed(headers: tuple[str, ...], counter: list[int]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for name in headers:
+        counter[0] += 1
+        # TEST-NET-3 (RFC 5737): never a real client.
+        values[name] = f"203.0.113.{counter[0] % 254 + 1}"
+    return values
+
+
+@check(
+    id="ratelimit.bypass-header",
+    title="Throttling cannot be lifted with spoofed client-IP headers",
+    severity=Severity.HIGH,
+    cwe=348,
+    active=True,
+    summary="Once throttled, rotating X-Forwarded-For / X-Real-IP / True-Client-IP does not lift the limit.",
+    risk="A limiter that keys on a client-supplied X-Forwarded-For gives every request a new identity: the "
+    "limit exists on paper, and a guessing script simply sends a different fake IP each time.",
+    fix="Key the limiter on the address your own proxy saw, trusting exactly as many proxy hops as you run: "
+    "Flask `ProxyFix(app.wsgi_app, x_for=1)` only behind one proxy; Express `app.set('trust proxy', 1)` (not "
+    "`true`); never a key_func that reads X-Forwarded-For directly; have the edge proxy overwrite, not append, "
+    "X-Forwarded-For/X-Real-IP.",
+    references=(OWASP_BRUTE, "https://express-rate-limit.mintlify.app/guides/troubleshooting-proxy-issues"),
+)
+async def bypass_header(ctx: CheckContext) -> list[Result]:
+    found_endpoints, locks = await _endpoints_and_locks(ctx)
+    if not found_endpoints:
+        return [_no_endpoint(ctx)]
+    results: list[Result] = []
+    counter = [secrets.randbelow(200)]
+    for endpoint in found_endpoints:
+        found = await _first_burst(ctx, endpoint)
+        location = ctx.http.url(endpoint.path)
+        problem = _burst_problem(ctx, location, found)
+        if problem:
+            results.append(problem)
+            continue
+        if not found.signal:
+            results.append(ctx.skip(location, "no throttling was observed (see ratelimit.missing): nothing to bypass"))
+            continue
+        async with locks[endpoint.key]:
+            results.append(await _try_bypass(ctx, found, location, counter))
+    return results
+
+
+async def _try_bypass(ctx: CheckContext, found: Burst, location: str, counter: list[int]) -> Result:
+    first, endpoint = found.responses[0], found.endpoint
+
+    def throttled(response: Response) -> bool:
+        return signal_of(first, response, (*found.responses, response)) is not None
+
+    try:
+        spoofed = await _attempt(ctx, endpoint, found.username, _spoofed(SPOOF_HEADERS, counter))
+        if throttled(spoofed):
+            return ctx.passed(location, f"Still throttled with {', '.join(SPOOF_HEADERS)} set to new addresses.")
+        control = await _attempt(ctx, endpoint, found.username)
+        if not throttled(control):
+            return ctx.skip(location, "the limit lifted on its own before it could be tested (a very short window); "
+                            "raise attempts in [[rate_limit]]")
+        lifting: list[str] = []
+        last = spoofed
+        for name in SPOOF_HEADERS:
+            alone = await _attempt(ctx, endpoint, found.username, _spoofed((name,), counter))
+            if not throttled(alone):
+                lifting.append(name)
+                last = alone
+    except HttpError as exc:
+        return ctx.error(location, f"the bypass attempts failed: {exc}")
+    named = lifting or list(SPOOF_HEADERS)
+    detail = (f"Throttled after {found.protected_at} attempts ({found.signal.description if found.signal else ''}), "
+              f"then accepted again with a new {' / '.join(named)} value"
+              + ("" if lifting else " (only all three together)") + ", while a request without it stayed throttled.")
+    evidence = last.evidence(max_chars=200)
+    evidence.update({"throttled_after": found.protected_at, "bypass_headers": named, "control_status": control.status})
+    return ctx.fail(location, detail, kind="header:" + ",".join(h.lower() for h in named), evidence=evidence)
+
+
+@check(
+    id="ratelimit.lockout-enumeration",
+    title="Lockout does not reveal which usernames exist",
+    severity=Severity.INFO,
+    cwe=204,
+    active=True,
+    summary="A made-up username meets the same lockout or throttling as the configured test account.",
+    risk="If only real accounts get locked ('account locked' after N tries, 'invalid password' forever for unknown "
+    "users), the lockout tells an attacker which e-mail addresses have accounts, for phishing and targeted guessing.",
+    fix="Count failures per submitted username whether or not it exists, and answer locked and unknown users "
+    "alike (django-axes locks by username regardless of existence; Flask-Limiter/slowapi with a key_func on the "
+    "submitted username; express-rate-limit keyGenerator on req.body.email).",
+    references=(OWASP_AUTH + "#account-lockout",),
+)
+async def lockout_enumeration(ctx: CheckContext) -> list[Result]:
+    found_endpoints, locks = await _endpoints_and_locks(ctx)
+    if not found_endpoints:
+        return [_no_endpoint(ctx)]
+    results: list[Result] = []
+    for endpoint in found_endpoints:
+        location = ctx.http.url(endpoint.path)
+        if not endpoint.username:
+            results.append(ctx.skip(location, "needs a known account to compare with a made-up one: set username = "
+                                    "a test account's username in this [[rate_limit]] entry"))
+            continue
+        found = await _first_burst(ctx, endpoint)
+        problem = _burst_problem(ctx, location, found)
+        if problem:
+            results.append(problem)
+            continue
+        if not found.signal or found.protected_at is None:
+            results.append(ctx.skip(location, "the test account was neither locked nor throttled (see "
+                                    "ratelimit.missing): no lockout to compare"))
+            continue
+        async with locks[endpoint.key]:
+            other = await burst(ctx, endpoint, _made_up_user(), found.protected_at + LOCKOUT_MARGIN)
+        results.append(_compare(ctx, location, found, other))
+    return results
+
+
+def _compare(ctx: CheckContext, location: str, account: Burst, other: Burst) -> Result:
+    if other.unusable or (other.error and not other.signal):
+        return ctx.error(location, f"the made-up user's attempts failed: {other.unusable or other.error}")
+    assert account.signal is not None
+    if other.signal:
+        return ctx.passed(location, f"A made-up user was stopped too, after {other.protected_at} attempt(s) "
+                          f"({other.signal.description}); the test account after {account.protected_at}.")
+    evidence = {
+        "test_account": {"stopped_after": account.protected_at, "signal": account.signal.description,
+                         "status": account.responses[-1].status,
+                         "body_excerpt": account.responses[-1].text[:160]},
+        "made_up_user": {"attempts": len(other.responses), "status_histogram": other.histogram(),
+                         "body_excerpt": other.responses[-1].text[:160]},
+    }
+    return ctx.fail(location, f"The test account was stopped after {account.protected_at} attempts "
+                    f"({account.signal.description}), but a made-up user was still answered normally after "
+                    f"{len(other.responses)}: the lockout tells real accounts from unknown ones.",
+                    kind="lockout-differs", evidence=evidence)

@@ -1,0 +1,59 @@
+"""Reporters: pure functions of a finished `Report` (no network, no clock, no environment).
+
+Each format lives in its own module and is imported only when asked for, so `probe --version`
+and a console-only scan never pay for XML, JSON Schema-shaped output or SARIF.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from probe.model import Report, Result, Severity, sort_key
+
+FORMATS = ("console", "json", "sarif", "junit", "markdown")
+
+DEFAULT_FILENAMES = {
+    "json": "probe-report.json",
+    "sarif": "probe.sarif",
+    "junit": "probe-junit.xml",
+    "markdown": "probe-summary.md",
+}
+
+PROJECT_URL = "https://github.com/deploy-probe/probe"
+_DOCS_URL = f"{PROJECT_URL}/blob/main/docs/checks.md"
+
+
+def docs_url(check_id: str) -> str:
+    """The check's entry in docs/checks.md (the anchor is `CheckInfo.docs_anchor`)."""
+    return f"{_DOCS_URL}#{check_id.replace('.', '-')}"
+
+
+def ordered(results: Iterable[Result]) -> list[Result]:
+    """Failing first, worst first; kind and fingerprint break the remaining ties so the order
+    never depends on which check happened to finish first."""
+    return sorted(results, key=lambda r: (*sort_key(r), r.kind, r.fingerprint))
+
+
+def render(report: Report, fmt: str, *, fail_on: Severity = Severity.HIGH, allow_errors: bool = False) -> str:
+    """The report in one of `FORMATS`, as text ready to write to a file or standard output."""
+    if fmt == "console":
+        from probe.reporters import console
+
+        return console.render(report, fail_on=fail_on, allow_errors=allow_errors)
+    if fmt == "json":
+        from probe.reporters import json
+
+        return json.render(report)
+    if fmt == "sarif":
+        from probe.reporters import sarif
+
+        return sarif.render(report)
+    if fmt == "junit":
+        from probe.reporters import junit
+
+        return junit.render(report)
+    if fmt == "markdown":
+        from probe.reporters import markdown
+
+        return markdown.render(report, fail_on=fail_on, allow_errors=allow_errors)
+    raise ValueError(f"unknown report format {fmt!r} (choose from {', '.join(FORMATS)})")
