@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -17,6 +17,7 @@ import typer
 from probe import __version__
 
 if TYPE_CHECKING:
+    from probe.config import Settings
     from probe.model import Report, Severity
     from probe.runner import Progress
 
@@ -122,7 +123,10 @@ def scan(
     ] = None,
     formats: Annotated[
         list[str] | None,
-        typer.Option("--format", "-f", help="console, json, sarif, junit, markdown; FMT=PATH writes a file (repeatable)."),
+        typer.Option("--format", "-f", help="console, json, sarif, junit, markdown, html; FMT=PATH writes a file (repeatable)."),
+    ] = None,
+    profile: Annotated[
+        str | None, typer.Option("--profile", help="Named settings, e.g. smoke: passive, <= 60 requests (flags still win).")
     ] = None,
     max_requests: Annotated[
         int | None, typer.Option("--max-requests", min=1, help="Request budget for the whole run [default: 400].")
@@ -158,7 +162,12 @@ def scan(
         }
     except UsageError as exc:
         fail(str(exc))
-    _run_scan(url, config, overrides, _split(only), _split(skip), outputs, env_file, verbose, environ=None)
+    _run_scan(url, config, overrides, _split(only), _split(skip), outputs, env_file, verbose, environ=None, profile=profile)
+
+
+# What a command does with the finished report: (report, settings, complete). `complete` is False when the
+# run was interrupted or the target could not be scanned; reports are still written then, a baseline not.
+Writer = Callable[["Report", "Settings", bool], None]
 
 
 def _run_scan(
@@ -171,17 +180,37 @@ def _run_scan(
     env_file: Path | None,
     verbose: bool,
     environ: dict[str, str] | None,
+    *,
+    profile: str | None = None,
+    write: Writer | None = None,
+    gate: bool = True,
 ) -> None:
-    from probe import api
+    """Plan, run and write; exits 0/1 (the gate, or 0 when `gate` is off), 2, 3 or 130."""
+    from probe import api, profiles
     from probe.config import ConfigError
+    from probe.registry import load
     from probe.runner import TargetUnreachable
 
     _configure_logging(verbose)
+
+    def write_reports(report: Report, settings: Settings, complete: bool) -> None:
+        _write_reports(report, outputs, settings.fail_on, settings.allow_errors, verbose)
+
+    writer = write or write_reports
     try:
+        registry = load()
+        chosen = profiles.apply(profiles.get(profile) if profile else None, overrides, only, registry.families)
         plan = api.plan(
-            target=url, config_path=config, overrides=overrides, only=only, skip=skip, env_file=env_file, environ=environ
+            target=url,
+            config_path=config,
+            overrides=chosen.overrides,
+            only=chosen.only,
+            skip=skip,
+            env_file=env_file,
+            environ=environ,
+            registry=registry,
         )
-    except ConfigError as exc:
+    except (ConfigError, profiles.UnknownProfile) as exc:
         fail(str(exc))
     settings = plan.loaded.settings
     if not settings.target and any(s.info.needs_target for s in plan.specs) and not only:
@@ -192,13 +221,13 @@ def _run_scan(
         with progress:
             report = api.execute(plan, progress.update)
     except TargetUnreachable as exc:
-        _write_reports(exc.report, outputs, settings.fail_on, settings.allow_errors, verbose)
+        writer(exc.report, settings, False)
         fail(f"cannot scan {settings.target}: {exc}", EXIT_UNREACHABLE)
     except KeyboardInterrupt:
         report = plan.collector.report(interrupted=True)
         code = EXIT_INTERRUPTED
-    _write_reports(report, outputs, settings.fail_on, settings.allow_errors, verbose)
-    if code == EXIT_OK and report.gate_failures(settings.fail_on, settings.allow_errors):
+    writer(report, settings, code == EXIT_OK)
+    if gate and code == EXIT_OK and report.gate_failures(settings.fail_on, settings.allow_errors):
         code = EXIT_FINDINGS
     raise typer.Exit(code)
 
@@ -216,17 +245,21 @@ def _write_reports(
 
             Console().print(console.renderable(report, fail_on=fail_on, allow_errors=allow_errors, verbose=verbose))
             continue
-        text = reporters.render(report, fmt, fail_on=fail_on, allow_errors=allow_errors)
-        if path in (None, "-"):
-            sys.stdout.write(text if text.endswith("\n") else text + "\n")
-            continue
-        try:
-            target = Path(path)  # type: ignore[arg-type]
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            fail(f"--format {fmt}={path}: cannot write ({exc.strerror or exc})")
-        print(f"probe: wrote {fmt} report to {path}", file=sys.stderr)
+        _emit(reporters.render(report, fmt, fail_on=fail_on, allow_errors=allow_errors), fmt, path)
+
+
+def _emit(text: str, fmt: str, path: str | None, what: str = "report") -> None:
+    """Text to standard output (no path or '-') or to a file, creating its folder."""
+    if path in (None, "-"):
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        return
+    try:
+        target = Path(path)  # type: ignore[arg-type]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        fail(f"--format {fmt}={path}: cannot write ({exc.strerror or exc})")
+    print(f"probe: wrote {fmt} {what} to {path}", file=sys.stderr)
 
 
 def _configure_logging(verbose: bool) -> None:
@@ -311,7 +344,7 @@ def demo(
 ) -> None:
     """Start the bundled demo app on loopback, scan it vulnerable then hardened, show the reports."""
     try:
-        from fixtures.demo import running  # type: ignore[import-not-found,unused-ignore]
+        from fixtures.demo import running
     except ImportError as exc:
         fail(f"the demo needs the demo extras and a source checkout: pip install -e '.[demo]' ({exc})")
     modes = ("vulnerable", "hardened") if mode == "both" else (mode,)
