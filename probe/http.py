@@ -311,6 +311,15 @@ class HttpClient:
             self._backoff_until[host] = time.monotonic() + delay
         return response
 
+    async def reserve(self, family: str, url: str | None = None) -> float:
+        """Account for an exchange that is not an HTTP request (a TLS handshake, a DNS query) as for one:
+        scope when it names a URL, the deadline, the budget and the pace. Returns the seconds it may take."""
+        if url is not None and not self.scope.allows(url):
+            raise OutOfScope(f"{self.redactor.redact(url)} is outside the scope ({self.scope})")
+        self._take_budget(family)
+        await self._wait_pace()
+        return max(0.05, min(self.limits.timeout, self.limits.deadline - time.monotonic()))
+
     def _take_budget(self, family: str) -> None:
         if time.monotonic() >= self.limits.deadline:
             raise DeadlineReached("the run's time budget (max_duration) is used up")
@@ -475,6 +484,10 @@ class ScopedHttp:
     def url(self, path: str) -> str:
         return urljoin(self.base_url, path)
 
+    def for_family(self, family: str) -> ScopedHttp:
+        """The same client counted under another family, for a pass one family shares with another."""
+        return ScopedHttp(self._maybe_client, family, self.base_url)
+
     async def request(self, method: str, path_or_url: str, **kwargs: Any) -> Response:
         return await self._client.request(method, self.url(path_or_url), family=self.family, **kwargs)
 
@@ -486,6 +499,10 @@ class ScopedHttp:
 
     async def options(self, path_or_url: str, **kwargs: Any) -> Response:
         return await self.request("OPTIONS", path_or_url, **kwargs)
+
+    async def reserve(self, url: str | None = None) -> float:
+        """Count one exchange that is not HTTP (see `HttpClient.reserve`); returns its time allowance."""
+        return await self._client.reserve(self.family, url)
 
     @property
     def requests_sent(self) -> int:

@@ -1,0 +1,507 @@
+"""Authentication: records readable with no credentials, admin routes open to ordinary accounts, and JWTs
+that are accepted unsigned, tampered, expired, or were signed with a guessable secret.
+
+`auth.unauthenticated-access` and `auth.missing-role-check` judge the idor matrix (see `checks.idor`):
+no extra requests. The JWT checks share one pass (`auth:jwt`): the first account whose token is a JWT,
+and a request that succeeds with the token and does not without it (the account's `control`, else the
+first list request, else one of its records). Forged tokens replace the genuine one wherever the
+account sends it (Authorization header, cookie, custom header), one request per forgery.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import jwt
+
+from checks.idor import (
+    MAX_ANON_IDS,
+    ResourceSettings,
+    carries_record,
+    login_note,
+    matrix,
+    others_of,
+    pair_evidence,
+    preconditions,
+    resource_status,
+    unsure,
+)
+from probe.accounts import LoginFailed, parse_request_line
+from probe.config import Section
+from probe.context import CheckContext
+from probe.http import Response
+from probe.model import Result, Severity
+from probe.redact import mask
+from probe.registry import check
+
+OWASP_AUTH = "https://owasp.org/API-Security/editions/2023/en/0xa2-broken-authentication/"
+OWASP_BFLA = "https://owasp.org/API-Security/editions/2023/en/0xa5-broken-function-level-authorization/"
+OWASP_JWT = "https://cheatsheetseries.owasp.org/cheatsheets/JSON_Web_Token_for_Java_Cheat_Sheet.html"
+RFC8725 = "https://www.rfc-editor.org/rfc/rfc8725"
+HMAC_ALGORITHMS = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
+# Spellings of "none" that case-sensitive and case-insensitive libraries have each accepted (CVE-2015-9235 and kin).
+NONE_SPELLINGS = ("none", "None")
+MAX_SECRETS = 10_000
+
+
+class AuthSettings(Section):
+    """`[auth]`: the key the app signs its HS256 tokens with, to test expiry on a staging target."""
+
+    jwt_secret: str | None = None
+
+
+CONFIG_SECTIONS = {"auth": AuthSettings}
+
+
+def weak_secrets() -> tuple[str, ...]:
+    text = resources.files("checks").joinpath("jwt_secrets.txt").read_text(encoding="utf-8")
+    lines = (line.rstrip("\r") for line in text.split("\n"))
+    return tuple(line for line in lines if line and not line.startswith("# "))[:MAX_SECRETS]
+
+
+# --- unauthenticated and role-less access (the idor matrix) ----------------------------------------
+
+
+@check(
+    id="auth.unauthenticated-access",
+    title="Records are not readable without logging in",
+    severity=Severity.CRITICAL,
+    cwe=306,
+    summary="The configured resources requested with no credentials at all must not return the owner's data.",
+    risk="A route that forgot its login requirement (an export, a JSON twin of a page, a new endpoint) hands "
+    "private data to anyone who finds the URL, including search engines and scrapers.",
+    fix="Require authentication by default and opt out explicitly: Flask `@login_required` or a `before_request` "
+    "guard, Django `LoginRequiredMiddleware` (5.1+) or DRF `DEFAULT_PERMISSION_CLASSES = [IsAuthenticated]`, "
+    "FastAPI a router-level `dependencies=[Depends(current_user)]`, Express an auth middleware before the router, "
+    "Next.js middleware matching /api.",
+    references=(OWASP_AUTH,),
+)
+async def unauthenticated_access(ctx: CheckContext) -> list[Result]:
+    skipped = preconditions(ctx, accounts_needed=1)
+    if skipped:
+        return [skipped]
+    m = await matrix(ctx)
+    results: list[Result] = []
+    for p in m.prepared:
+        status = resource_status(ctx, p)
+        if status:
+            results.append(status)
+            continue
+        location = ctx.http.url(p.resource.path)
+        seen = [("no credentials", m.outcome(None, r.path)) for r in p.records[:MAX_ANON_IDS]]
+        leak = None
+        for record, (_, outcome) in zip(p.records, seen, strict=False):
+            match = carries_record(outcome.response, record.owner_view, generic=p.generic) if outcome.response else None
+            if match and outcome.response is not None:
+                leak = (record, outcome.response, match)
+                break
+        if leak:
+            record, response, match = leak
+            results.append(ctx.fail(location, f"{record.path} returned {p.resource.owner}'s data with no credentials "
+                                              f"({response.status}, {match.how.replace('-', ' ')}).",
+                                    kind="no-credentials", evidence=pair_evidence(record.owner_view, response, match)))
+            continue
+        tested = sum(1 for _, o in seen if o.response is not None)
+        doubtful = unsure(ctx, location, p.resource.label, m, seen, tested)
+        statuses = sorted({str(o.response.status) for _, o in seen if o.response is not None})
+        results.append(doubtful or ctx.passed(location, f"{len(seen)} of {p.resource.owner}'s records requested with "
+                                                        f"no credentials: none came back "
+                                                        f"(statuses {', '.join(statuses)})."))
+    return results
+
+
+@check(
+    id="auth.missing-role-check",
+    title="Admin routes refuse accounts without the role",
+    severity=Severity.CRITICAL,
+    cwe=285,
+    summary="`[[resources]]` marked `role = \"admin\"`, requested by an account without that role, must not return "
+    "what the admin sees.",
+    risk="An admin page that only checks \"logged in\" lets every customer list all users, read every order or "
+    "change settings: one sign-up away from the whole database.",
+    fix="Check the role on the server for every admin route, not just in the UI: Django `@user_passes_test`/"
+    "`permission_required` or DRF `IsAdminUser`, Flask a role decorator (Flask-Principal, flask-security "
+    "`@roles_required`), FastAPI a `Depends(require_admin)` on the admin router, Express a role middleware.",
+    references=(OWASP_BFLA,),
+)
+async def missing_role_check(ctx: CheckContext) -> list[Result]:
+    skipped = preconditions(ctx, accounts_needed=2)
+    if skipped:
+        return [skipped]
+    roled: list[ResourceSettings] = [r for r in ctx.section("resources") if r.role]
+    if not roled:
+        return [ctx.skip(ctx.location, "mark an admin-only [[resources]] entry with role = \"admin\" (its owner an "
+                                       "account with role = \"admin\") to test it")]
+    m = await matrix(ctx)
+    results: list[Result] = []
+    for p in (p for p in m.prepared if p.resource.role):
+        status = resource_status(ctx, p)
+        if status:
+            results.append(status)
+            continue
+        location = ctx.http.url(p.resource.path)
+        actors = [a for a in others_of(ctx, p.resource.owner, m.login_errors) if ctx.accounts.role(a) != p.resource.role]
+        if not actors:
+            failed = [n for n in m.login_errors if ctx.accounts.role(n) != p.resource.role]
+            report = ctx.error if failed else ctx.skip
+            results.append(report(location, f"{p.resource.label}: needs an account without role "
+                                             f"{p.resource.role!r} that can log in.{login_note(m)}"))
+            continue
+        seen = [(a, m.outcome(a, r.path)) for r in p.records for a in actors]
+        leak = None
+        for record in p.records:
+            for actor in actors:
+                outcome = m.outcome(actor, record.path)
+                match = carries_record(outcome.response, record.owner_view, not_theirs=p.own_views.get(actor, ()),
+                                       generic=p.generic) if outcome.response else None
+                if match and outcome.response is not None and leak is None:
+                    leak = (actor, record, outcome.response, match)
+        if leak:
+            actor, record, response, match = leak
+            results.append(ctx.fail(location, f"{actor} (role {ctx.accounts.role(actor)!r}) got what "
+                                              f"{p.resource.owner} (role {p.resource.role!r}) sees at {record.path} "
+                                              f"({response.status}, {match.how.replace('-', ' ')}).",
+                                    kind="missing-role-check", evidence=pair_evidence(record.owner_view, response, match)))
+            continue
+        tested = sum(1 for _, o in seen if o.response is not None and not o.untrusted)
+        doubtful = unsure(ctx, location, p.resource.label, m, seen, tested)
+        statuses = sorted({str(o.response.status) for _, o in seen if o.response is not None})
+        results.append(doubtful or ctx.passed(location, f"{', '.join(actors)} requested {p.resource.label}: refused "
+                                                        f"(statuses {', '.join(statuses)}).{login_note(m)}"))
+    return results
+
+
+# --- JWT --------------------------------------------------------------------------------------------
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+@dataclass(frozen=True)
+class Token:
+    raw: str
+    header: Mapping[str, Any]
+    claims: Mapping[str, Any]
+
+    @property
+    def alg(self) -> str:
+        return str(self.header.get("alg", ""))
+
+    @property
+    def parts(self) -> list[str]:
+        return self.raw.split(".")
+
+
+def parse_jwt(value: str | None) -> Token | None:
+    """A JWS in compact form with a JSON header and JSON object claims, or None (never raises)."""
+    if not value or value.count(".") != 2:
+        return None
+    try:
+        header = jwt.get_unverified_header(value)
+        claims = jwt.decode(value, options={"verify_signature": False})
+    except (jwt.PyJWTError, ValueError, TypeError):
+        return None
+    return Token(value, header, claims) if isinstance(claims, dict) else None
+
+
+def crack(token: Token, candidates: tuple[str, ...]) -> str | None:
+    """The HMAC key among `candidates` that produced the token's signature, offline."""
+    digest = HMAC_ALGORITHMS.get(token.alg)
+    if digest is None:
+        return None
+    head, body, signature = token.parts
+    try:
+        wanted = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+    except ValueError:
+        return None
+    signing_input = f"{head}.{body}".encode()
+    for secret in candidates:
+        if hmac.compare_digest(hmac.new(secret.encode(), signing_input, digest).digest(), wanted):
+            return secret
+    return None
+
+
+def unsigned(token: Token, alg: str) -> str:
+    header = {**token.header, "alg": alg}
+    return f"{_b64(json.dumps(header, separators=(',', ':')).encode())}.{token.parts[1]}."
+
+
+def tampered(token: Token) -> str:
+    """Claims changed (iat moved back one second, or a claim added), header and signature kept."""
+    claims = dict(token.claims)
+    if isinstance(claims.get("iat"), int) and not isinstance(claims.get("iat"), bool):
+        claims["iat"] -= 1
+    else:
+        claims["probe"] = "tampered"
+    head, _, signature = token.parts
+    return f"{head}.{_b64(json.dumps(claims, separators=(',', ':')).encode())}.{signature}"
+
+
+def resigned(token: Token, key: str, **changes: Any) -> str:
+    claims = {**token.claims, **changes}
+    extra = {k: v for k, v in token.header.items() if k not in ("alg", "typ")}
+    with warnings.catch_warnings():
+        # PyJWT warns about short HMAC keys; a short key is exactly what a weak-secret finding is about.
+        warnings.simplefilter("ignore")
+        return jwt.encode(claims, key, algorithm=token.alg, headers=extra or None)
+
+
+@dataclass(frozen=True)
+class JwtTarget:
+    """A request that needs the token: it succeeds with it (`genuine`) and not without (`anonymous`)."""
+
+    account: str
+    token: Token
+    method: str
+    path: str
+    headers: Mapping[str, str]
+    genuine: Response
+    anonymous: Response
+
+
+@dataclass(frozen=True)
+class JwtFacts:
+    target: JwtTarget | None = None
+    token: Token | None = None
+    account: str | None = None
+    skip: str | None = None
+    error: str | None = None
+    secret: str | None = None
+    secret_source: str | None = None
+
+
+def _candidate_lines(ctx: CheckContext, name: str) -> list[str]:
+    lines: list[str] = []
+    if ctx.accounts.settings(name).control:
+        lines.append(ctx.accounts.settings(name).control or "")
+    for resource in ctx.section("resources"):
+        if resource.list_request and resource.owner == name:
+            lines.append(resource.list_request)
+        elif resource.owner == name and not resource.role:
+            first = str(resource.ids[0]) if resource.ids else None
+            if first is not None or not resource.templated:
+                lines.append("GET " + resource.at(first))
+    for resource in ctx.section("resources"):
+        if resource.list_request:
+            lines.append(resource.list_request)
+    return list(dict.fromkeys(lines))[:3]
+
+
+async def jwt_facts(ctx: CheckContext) -> JwtFacts:
+    return await ctx.memo.get("auth:jwt", lambda: _jwt_facts(ctx))
+
+
+async def _jwt_facts(ctx: CheckContext) -> JwtFacts:
+    if not len(ctx.accounts):
+        return JwtFacts(skip="needs an account whose token is a JWT: add [accounts.NAME] (see docs/authorization.md)")
+    failures: list[str] = []
+    account, token = None, None
+    for name in ctx.accounts.names:
+        try:
+            session = await ctx.accounts.session(name)
+        except LoginFailed as exc:
+            failures.append(str(exc))
+            continue
+        token = parse_jwt(session.token)
+        if token is not None:
+            account = name
+            break
+    if account is None or token is None:
+        if failures:
+            return JwtFacts(error="; ".join(failures))
+        return JwtFacts(skip="no account's token is a JWT (opaque session tokens and cookies are not tested here)")
+    settings: AuthSettings = ctx.section("auth")
+    secret, source = crack(token, weak_secrets()), "the bundled list of common secrets"
+    if secret is not None:
+        ctx.redactor.add(secret)
+    elif settings.jwt_secret:
+        secret, source = settings.jwt_secret, "[auth] jwt_secret"
+        ctx.redactor.add(secret)
+    session = await ctx.accounts.session(account)
+    tried: list[str] = []
+    for line in _candidate_lines(ctx, account):
+        method, path = parse_request_line(line)
+        genuine = await ctx.http.request(method, path, headers=dict(session.headers), follow_redirects=False)
+        anonymous = await ctx.http.request(method, path, follow_redirects=False)
+        tried.append(f"{line} → {genuine.status} with the token, {anonymous.status} without")
+        needs_token = 200 <= genuine.status < 300 and (
+            not 200 <= anonymous.status < 300 or carries_record(anonymous, genuine) is None)
+        if needs_token:
+            target = JwtTarget(account, token, method, path, dict(session.headers), genuine, anonymous)
+            return JwtFacts(target, token, account, secret=secret, secret_source=source)
+    reason = "; ".join(tried) or "no request to try: set control = 'GET /api/me' on the account"
+    return JwtFacts(None, token, account, skip=f"no request that needs {account}'s token ({reason})", secret=secret,
+                    secret_source=source)
+
+
+async def _send_forged(ctx: CheckContext, target: JwtTarget, forged: str) -> Response:
+    headers = {k: v.replace(target.token.raw, forged) for k, v in target.headers.items()}
+    return await ctx.http.request(target.method, target.path, headers=headers, follow_redirects=False)
+
+
+def _accepted(target: JwtTarget, response: Response) -> bool:
+    if not 200 <= response.status < 300:
+        return False
+    same = response.body == target.genuine.body
+    return same or carries_record(response, target.genuine, generic=target.anonymous) is not None
+
+
+def _jwt_precondition(ctx: CheckContext, facts: JwtFacts, *, needs_target: bool = True) -> Result | None:
+    if facts.error:
+        return ctx.error(ctx.location, facts.error)
+    if facts.token is None:
+        return ctx.skip(ctx.location, facts.skip or "no JWT to test")
+    if needs_target and facts.target is None:
+        return ctx.skip(ctx.location, facts.skip or "no request that needs the token")
+    return None
+
+
+def _forgery_evidence(target: JwtTarget, response: Response, forged_header: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "account": target.account,
+        "forged_header": dict(forged_header),
+        "genuine_status": target.genuine.status,
+        "without_token_status": target.anonymous.status,
+        "forged_request": response.evidence(max_chars=200),
+    }
+
+
+@check(
+    id="auth.jwt-none",
+    title="Unsigned JWTs (alg=none) are refused",
+    severity=Severity.CRITICAL,
+    cwe=347,
+    summary="The account's JWT re-sent with alg=none and no signature must be refused.",
+    risk="If the server accepts alg=none, anyone can write their own token: any user id, any role, no key needed.",
+    fix="Pass an explicit algorithm allow-list when verifying: PyJWT `jwt.decode(token, key, algorithms=[\"HS256\"])`, "
+    "jsonwebtoken `jwt.verify(token, key, { algorithms: ['HS256'] })`, java-jwt `JWT.require(Algorithm.HMAC256(key))`; "
+    "never decode without verification.",
+    references=(RFC8725, OWASP_JWT),
+)
+async def jwt_none(ctx: CheckContext) -> list[Result]:
+    facts = await jwt_facts(ctx)
+    blocked = _jwt_precondition(ctx, facts)
+    if blocked or facts.target is None:
+        return [blocked or ctx.skip(ctx.location, "no JWT target")]
+    target = facts.target
+    location = ctx.http.url(target.path)
+    statuses: list[str] = []
+    for alg in NONE_SPELLINGS:
+        response = await _send_forged(ctx, target, unsigned(target.token, alg))
+        statuses.append(f"alg={alg} → {response.status}")
+        if _accepted(target, response):
+            return [ctx.fail(location, f"A copy of {target.account}'s token with alg={alg!r} and no signature was "
+                                       f"accepted ({response.status}, same answer as the genuine token).",
+                             kind="alg-none", evidence=_forgery_evidence(target, response, {"alg": alg}))]
+    return [ctx.passed(location, f"Unsigned tokens refused ({'; '.join(statuses)}).")]
+
+
+@check(
+    id="auth.jwt-signature-unchecked",
+    title="JWT signatures are verified",
+    severity=Severity.CRITICAL,
+    cwe=347,
+    summary="The account's JWT with its claims changed and the original signature kept must be refused.",
+    risk="A server that decodes tokens without verifying the signature trusts whatever the client writes into them: "
+    "change `sub` or `role` and become anyone.",
+    fix="Verify, do not just decode: PyJWT `jwt.decode(token, key, algorithms=[...])` (never "
+    "`options={\"verify_signature\": False}`), jsonwebtoken `jwt.verify` (not `jwt.decode`), "
+    "`JwtDecoder` in Spring Security, firebase-admin `verify_id_token`.",
+    references=(RFC8725, OWASP_JWT),
+)
+async def jwt_signature_unchecked(ctx: CheckContext) -> list[Result]:
+    facts = await jwt_facts(ctx)
+    blocked = _jwt_precondition(ctx, facts)
+    if blocked or facts.target is None:
+        return [blocked or ctx.skip(ctx.location, "no JWT target")]
+    target = facts.target
+    location = ctx.http.url(target.path)
+    response = await _send_forged(ctx, target, tampered(target.token))
+    if _accepted(target, response):
+        return [ctx.fail(location, f"{target.account}'s token with changed claims and the old signature was accepted "
+                                   f"({response.status}).", kind="signature-unchecked",
+                         evidence=_forgery_evidence(target, response, target.token.header))]
+    return [ctx.passed(location, f"A token with changed claims was refused ({response.status}).")]
+
+
+@check(
+    id="auth.jwt-expired-accepted",
+    title="Expired JWTs are refused",
+    severity=Severity.HIGH,
+    cwe=613,
+    summary="The account's JWT re-signed with `exp` an hour in the past must be refused (needs the signing key: "
+    "found by auth.jwt-weak-secret or given as [auth] jwt_secret).",
+    risk="Without an expiry check a stolen or leaked token works forever, and logging out or rotating nothing "
+    "takes it away.",
+    fix="Issue tokens with a short `exp` and let the library check it (PyJWT and jsonwebtoken do unless told not "
+    "to: remove `verify_exp: False` / `ignoreExpiration: true`); require the claim (PyJWT `options={\"require\": "
+    "[\"exp\"]}`).",
+    references=(RFC8725, OWASP_JWT),
+)
+async def jwt_expired_accepted(ctx: CheckContext) -> list[Result]:
+    facts = await jwt_facts(ctx)
+    blocked = _jwt_precondition(ctx, facts)
+    if blocked or facts.target is None:
+        return [blocked or ctx.skip(ctx.location, "no JWT target")]
+    target = facts.target
+    location = ctx.http.url(target.path)
+    if target.token.alg not in HMAC_ALGORITHMS:
+        return [ctx.skip(location, f"the token is signed with {target.token.alg}: re-signing needs the private key")]
+    if facts.secret is None:
+        return [ctx.skip(location, "the signing key is unknown (not a common secret): set [auth] jwt_secret to the "
+                                   "staging app's key to test expiry")]
+    now = int(time.time())
+    fresh = await _send_forged(ctx, target, resigned(target.token, facts.secret, iat=now - 60, exp=now + 600))
+    if not _accepted(target, fresh):
+        return [ctx.error(location, f"a token re-signed with the key from {facts.secret_source} was refused even "
+                                    f"unexpired ({fresh.status}): the key is not the one the app uses")]
+    response = await _send_forged(ctx, target, resigned(target.token, facts.secret, iat=now - 7200, exp=now - 3600))
+    if _accepted(target, response):
+        return [ctx.fail(location, f"A token that expired an hour ago was accepted ({response.status}).",
+                         kind="expired-accepted", evidence=_forgery_evidence(target, response, target.token.header))]
+    return [ctx.passed(location, f"A token that expired an hour ago was refused ({response.status}); the same token "
+                                 f"unexpired was accepted ({fresh.status}).")]
+
+
+@check(
+    id="auth.jwt-weak-secret",
+    title="The JWT signing secret is not a common one",
+    severity=Severity.CRITICAL,
+    cwe=1391,
+    summary="The account's HS256/384/512 token is checked offline against a bundled list of common secrets "
+    "(no requests beyond logging in).",
+    risk="A guessable HMAC secret lets anyone sign tokens the server trusts: any user, any role, no expiry. "
+    "Tools crack such tokens in seconds from a single captured token.",
+    fix="Generate the secret randomly (at least 32 bytes: `python -c 'import secrets; print(secrets.token_urlsafe(48))'` "
+    "or `openssl rand -base64 48`), keep it in the deployment's secret store, and rotate it; or sign with "
+    "RS256/EdDSA keys.",
+    references=(RFC8725, "https://github.com/wallarm/jwt-secrets"),
+)
+async def jwt_weak_secret(ctx: CheckContext) -> list[Result]:
+    facts = await jwt_facts(ctx)
+    blocked = _jwt_precondition(ctx, facts, needs_target=False)
+    if blocked or facts.token is None:
+        return [blocked or ctx.skip(ctx.location, "no JWT to test")]
+    token = facts.token
+    location = ctx.http.url(facts.target.path) if facts.target else ctx.location
+    if token.alg not in HMAC_ALGORITHMS:
+        return [ctx.skip(location, f"{facts.account}'s token is signed with {token.alg!r}: no shared secret to guess")]
+    found = crack(token, weak_secrets())
+    if found is not None:
+        ctx.redactor.add(found)
+        return [ctx.fail(location, f"{facts.account}'s {token.alg} token is signed with a common secret "
+                                   f"({mask(found)}, from the bundled list).", kind="weak-secret",
+                         evidence={"account": facts.account, "alg": token.alg, "secret": mask(found),
+                                   "list": "checks/jwt_secrets.txt"})]
+    return [ctx.passed(location, f"{facts.account}'s {token.alg} key is none of {len(weak_secrets())} common secrets.")]
+
