@@ -51,6 +51,7 @@ def check(
     cwe: int | None = None,
     references: Iterable[str] = (),
     needs_target: bool = True,
+    needs_page: bool = True,
 ) -> Callable[[CheckFn], CheckFn]:
     """Mark an async function `fn(ctx) -> list[Result]` as a check with id `family.name`.
 
@@ -71,6 +72,7 @@ def check(
         cwe=cwe,
         references=tuple(references),
         needs_target=needs_target,
+        needs_page=needs_page,
     )
 
     def mark(fn: CheckFn) -> CheckFn:
