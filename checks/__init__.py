@@ -2,4 +2,15 @@
 
 BUILTIN = (
     "checks.headers",
+    "checks.env",
+    "checks.secrets",
+    "checks.idor",
+    "checks.auth",
+    "checks.debug",
+    "checks.input",
+    "checks.tls",
+    "checks.dns",
+    "checks.webhook",
+    "checks.cors",
+    "checks.ratelimit",
 )

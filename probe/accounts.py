@@ -13,6 +13,7 @@ step, which status, with credentials masked.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,7 +34,8 @@ CSRF_FIELD_HINTS = ("csrfmiddlewaretoken", "authenticity_token", "_token", "_csr
                     "__requestverificationtoken")
 CSRF_COOKIE_HINTS = ("csrftoken", "xsrf-token", "_csrf", "csrf_token")
 _HIDDEN_INPUT = re.compile(r"<input\b[^>]*>", re.IGNORECASE)
-_ATTR = re.compile(r"""([a-zA-Z_:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
+# The lookbehind starts a name only at its first letter: linear on a hostile tag with a very long name.
+_ATTR = re.compile(r"""(?<![a-zA-Z_:-])([a-zA-Z_:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
 MAX_CSRF_PAGE_CHARS = 200_000
 
 
@@ -189,6 +191,14 @@ class Accounts:
             if name not in self._sessions:
                 self._sessions[name] = await self._establish(name, 0)
             return self._sessions[name]
+
+    async def log_in_all(self) -> None:
+        """Log every account in now. The runner calls this before any check runs, so that the checks' own
+        traffic (bursts on the login route, malformed bodies) cannot trip a strict login limiter first and
+        lock the run's accounts out. A failure is kept and re-raised to each check that needs the account."""
+        for name in self.names:
+            with contextlib.suppress(LoginFailed):
+                await self.session(name)
 
     async def refresh(self, name: str, stale: Session) -> Session | None:
         """A new session after `stale` was refused, or None when the account cannot or may not log in again

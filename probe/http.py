@@ -17,10 +17,11 @@ import logging
 import socket
 import ssl
 import time
+import zlib
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from http.cookiejar import DefaultCookiePolicy
+from http.cookiejar import CookieJar
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -33,6 +34,8 @@ log = logging.getLogger("probe.http")
 MAX_REDIRECTS = 5
 # A target may ask us to wait; we wait at most this long per request, and never past the deadline.
 MAX_BACKOFF_S = 30.0
+# Distinct paths that may ask for a long back-off before the whole host is left alone.
+HOST_STOP_AFTER_PATHS = 3
 SENSITIVE_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization", "x-api-key", "x-auth-token", "set-cookie"})
 EVIDENCE_HEADERS = (
     "content-type",
@@ -170,6 +173,18 @@ class Response:
         }
 
 
+class _NoCookies(CookieJar):
+    """The client's jar keeps nothing and parses nothing. A refusing policy is not enough: the standard
+    library still parses every Set-Cookie of every response before asking it, and a target sending
+    thousands of them per response held the event loop for a tenth of a second each time."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
+
+    def set_cookie(self, cookie: Any) -> None:
+        return None
+
+
 @dataclass
 class _Limits:
     max_requests: int
@@ -208,18 +223,19 @@ class HttpClient:
             follow_redirects=False,
             timeout=httpx.Timeout(timeout),
             limits=httpx.Limits(max_connections=max(per_host * 4, 10), max_keepalive_connections=per_host * 2),
-            headers={"User-Agent": user_agent},
+            # Only what `_read_capped` can inflate within the byte cap (httpx would add br/zstd when installed).
+            headers={"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"},
             verify=verify,
             transport=transport,
             trust_env=False,
+            cookies=_NoCookies(),
         )
-        # httpx copies any jar it is given, so the refusing policy goes on the client's own jar.
-        self._client.cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))
         self._host_slots: dict[str, asyncio.Semaphore] = {}
         self._pace = asyncio.Lock()
         self._next_slot = 0.0
         self._backoff_until: dict[str, float] = {}
-        self._stopped_hosts: dict[str, str] = {}
+        # (host, path) → why; path "" stops the whole host.
+        self._stopped: dict[tuple[str, str], str] = {}
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -286,12 +302,15 @@ class HttpClient:
         honour_retry_after: bool,
         max_bytes: int | None,
     ) -> Response:
-        host = (urlsplit(url).hostname or "").lower()
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        route = (host, parts.path or "/")
         if not self.scope.allows(url):
             raise OutOfScope(f"{self.redactor.redact(url)} is outside the scope ({self.scope})")
         for attempt in range(2):
-            if host in self._stopped_hosts:
-                raise BackedOff(self._stopped_hosts[host])
+            stopped = self._stopped.get((host, "")) or self._stopped.get(route)
+            if stopped:
+                raise BackedOff(stopped)
             await self._wait_backoff(host)
             self._take_budget(family)
             await self._wait_pace()
@@ -303,9 +322,7 @@ class HttpClient:
                 return response
             remaining = self.limits.deadline - time.monotonic()
             if delay > min(MAX_BACKOFF_S, remaining):
-                message = f"{host} answered {response.status} with Retry-After {delay:.0f} s; no further requests were sent to it"
-                self._stopped_hosts[host] = message
-                self.note(message)
+                self._stop(host, route[1], response.status, delay)
                 return response
             self.note(f"{host} answered {response.status} with Retry-After; waited {delay:.0f} s before going on")
             self._backoff_until[host] = time.monotonic() + delay
@@ -319,6 +336,21 @@ class HttpClient:
         self._take_budget(family)
         await self._wait_pace()
         return max(0.05, min(self.limits.timeout, self.limits.deadline - time.monotonic()))
+
+    def _stop(self, host: str, path: str, status: int, delay: float) -> None:
+        """Honour a Retry-After longer than we may wait. Login and API limiters answer per route, so the stop
+        starts with that path; when the site root or several paths ask, the whole host is left alone."""
+        self._stopped[(host, path)] = (
+            f"{host}{path} answered {status} with Retry-After {delay:.0f} s; no further requests were sent to it"
+        )
+        self.note(self._stopped[(host, path)])
+        paths = [p for h, p in self._stopped if h == host and p]
+        if path == "/" or len(paths) >= HOST_STOP_AFTER_PATHS:
+            self._stopped[(host, "")] = (
+                f"{host} answered {status} with Retry-After {delay:.0f} s on {len(paths)} path(s); "
+                "no further requests were sent to the host"
+            )
+            self.note(self._stopped[(host, "")])
 
     def _take_budget(self, family: str) -> None:
         if time.monotonic() >= self.limits.deadline:
@@ -374,6 +406,8 @@ class HttpClient:
                 raise RequestFailed(f"{method} {shown}: no complete answer within {budget:.1f} s") from None
             except httpx.HTTPError as exc:
                 raise RequestFailed(f"{method} {shown}: {describe_transport_error(exc)}") from None
+            except zlib.error:
+                raise RequestFailed(f"{method} {shown}: broken response (the compressed body does not decompress)") from None
         elapsed = time.monotonic() - started
         log.debug(
             "%s %s -> %s (%d bytes%s, %.2f s)",
@@ -396,11 +430,39 @@ class HttpClient:
         )
 
 
+class _Inflate:
+    """gzip/deflate decoding that never returns more than asked for, whatever the compression ratio.
+    httpx's own decoder inflates each network chunk whole: one 64 KB chunk of a gzip bomb became 64 MB
+    in memory, and seconds of CPU with the event loop held, before the byte cap could look at it."""
+
+    def __init__(self, encoding: str) -> None:
+        self._gzip = encoding in ("gzip", "x-gzip")
+        self._inflater = zlib.decompressobj(zlib.MAX_WBITS | 16 if self._gzip else zlib.MAX_WBITS)
+        self._started = False
+
+    def decode(self, data: bytes, limit: int) -> bytes:
+        try:
+            return self._inflater.decompress(data, limit)
+        except zlib.error:
+            if self._gzip or self._started:
+                raise
+            # "deflate" as some servers send it: raw, without the zlib header (httpx accepts both too).
+            self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+            return self._inflater.decompress(data, limit)
+        finally:
+            self._started = True
+
+
 async def _read_capped(response: httpx.Response, cap: int) -> tuple[bytes, bool]:
+    """The body, decoded and cut at `cap` bytes. Read raw and inflated here, boundedly; an encoding we
+    did not ask for (br, zstd, a chain) is kept as sent rather than decoded without a bound."""
+    encoding = response.headers.get("content-encoding", "").strip().lower()
+    inflate = _Inflate(encoding) if encoding in ("gzip", "x-gzip", "deflate") else None
     chunks: list[bytes] = []
     size = 0
-    async for chunk in response.aiter_bytes():
+    async for raw in response.aiter_raw():
         room = cap - size
+        chunk = inflate.decode(raw, room) if inflate else raw
         if len(chunk) >= room:
             chunks.append(chunk[:room])
             return b"".join(chunks), True

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from probe import __version__
 from probe import baseline as baseline_file
 from probe.accounts import Accounts
-from probe.config import Settings
+from probe.config import ConfigError, Settings
 from probe.context import CheckContext, Memo
 from probe.http import HttpClient, HttpError, Scope, ScopedHttp
 from probe.model import CheckInfo, Mode, Report, Result, Status, sort_key
@@ -148,6 +148,8 @@ async def run(
                 await surface.page()
             except HttpError as exc:
                 unreachable = str(exc)
+            if not unreachable:
+                await accounts.log_in_all()
         # An unreachable target still gets the checks that diagnose it below HTTP (an expired certificate, a
         # dangling CNAME), then the run ends (exit 3). Only their failures are kept: the diagnosis. Their
         # errors and skips would repeat the reason the target is unreachable.
@@ -219,6 +221,10 @@ async def _run_one(spec: CheckSpec, ctx: CheckContext, deadline: float) -> list[
         return [ctx.error(ctx.location, "did not finish within the run's time budget (max_duration)")]
     except HttpError as exc:
         return [ctx.error(ctx.location, str(exc))]
+    except ConfigError:
+        # A configuration problem a check found at run time (a refused platform token, a missing manifest
+        # file): the user must fix the config, so the run stops and the CLI exits 2 with the message.
+        raise
     except Exception as exc:  # noqa: BLE001 - one broken check must not stop the others
         return [ctx.error(ctx.location, f"the check failed unexpectedly: {type(exc).__name__}: {exc}")]
     if not produced:

@@ -171,3 +171,26 @@ async def test_rate_ceiling_spaces_requests() -> None:
         finally:
             await client.aclose()
     assert time.monotonic() - started >= 0.35
+
+
+async def test_long_retry_after_on_one_route_stops_that_route_then_the_host() -> None:
+    async def handle(request: Request, writer: asyncio.StreamWriter) -> None:
+        if request.path.startswith("/api/"):
+            writer.write(response(429, b"", {"Retry-After": "3600"}))
+        else:
+            writer.write(response(200, b"ok"))
+
+    with raw_server(handle) as target:
+        client = make_client(target.url)
+        try:
+            assert (await client.request("GET", target.url + "/api/login", family="t")).status == 429
+            with pytest.raises(BackedOff):
+                await client.request("GET", target.url + "/api/login", family="t")
+            assert (await client.request("GET", target.url + "/page", family="t")).status == 200
+            for path in ("/api/a", "/api/b"):
+                await client.request("GET", target.url + path, family="t")
+            with pytest.raises(BackedOff, match="on 3 path"):
+                await client.request("GET", target.url + "/page", family="t")
+        finally:
+            await client.aclose()
+    assert [r.path for r in target.requests] == ["/api/login", "/page", "/api/a", "/api/b"]

@@ -1,0 +1,456 @@
+"""What the live site leaks: credentials in the page, its scripts and their source maps, source maps
+themselves, and files that should never be served (/.env, /.git, backups).
+
+Passive. The page and its same-origin scripts come from the shared surface; source maps are fetched once per
+run (`bundle()`, memoised, also read by the env family's in-bundle checks). Found keys are classified offline
+(see `checks/secret_formats.py`) and never sent anywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import re
+import secrets as random_tokens
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote_to_bytes, urljoin
+
+from checks.env_rules import is_plain_value
+from checks.secret_formats import Found, KeyClass, find_in_text
+from probe.context import CheckContext
+from probe.http import HttpError, Response
+from probe.model import Result, Severity
+from probe.redact import mask
+from probe.registry import check
+
+OWASP_SECRETS = "https://cheatsheetseries.owasp.org/cheatsheets/Secrets_Management_Cheat_Sheet.html"
+# Scripts whose map is guessed at `<script>.map` when neither a comment nor a header names one: bundlers
+# configured for "hidden" source maps (webpack `hidden-source-map`, Vite `sourcemap: 'hidden'`) still upload them.
+MAX_GUESSED_MAPS = 5
+MAX_SCAN_BYTES = 8_000_000
+EXPOSED_READ_BYTES = 65_536
+_MAP_COMMENT = re.compile(r"[#@]\s*sourceMappingURL\s*=\s*(\S+?)\s*(?:\*/)?\s*$")
+_ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$")
+
+
+@dataclass(frozen=True)
+class Text:
+    url: str
+    text: str
+    origin: str  # "page", "inline script", "script", "source map"
+
+
+@dataclass(frozen=True)
+class SourceMap:
+    url: str
+    script: str
+    how: str  # "comment", "header", "guessed", "inline"
+    sources: int
+    has_content: bool
+    response: Response | None
+
+
+@dataclass(frozen=True)
+class Bundle:
+    texts: tuple[Text, ...]
+    maps: tuple[SourceMap, ...]
+    scripts: int
+    unchecked: tuple[str, ...] = ()  # map URLs that could not be requested, with the reason
+
+
+async def bundle(ctx: CheckContext) -> Bundle:
+    """The page, its scripts and their served source maps, fetched once per run."""
+    return await ctx.memo.get("secrets:bundle", lambda: _collect(ctx))
+
+
+async def _collect(ctx: CheckContext) -> Bundle:
+    page = await ctx.surface.page()
+    texts = [Text(page.url, page.text, "page")]
+    texts += [Text(page.url, t, "inline script") for t in await ctx.surface.inline_scripts()]
+    scripts = await ctx.surface.scripts()
+    texts += [Text(s.url, s.response.text, "script") for s in scripts]
+    maps: list[SourceMap] = []
+    unchecked: list[str] = []
+    guesses = 0
+    for script in scripts:
+        found, how = _map_reference(script.url, script.response)
+        if found is None:
+            if guesses >= MAX_GUESSED_MAPS:
+                continue
+            guesses += 1
+            found, how = script.url.split("?", 1)[0] + ".map", "guessed"
+        if found.startswith("data:"):
+            content = _data_url(found)
+            parsed = _parse_map(content) if content is not None else None
+            if parsed is not None:
+                maps.append(SourceMap(script.url, script.url, "inline", parsed[0], bool(parsed[1]), None))
+                texts.append(Text(script.url, parsed[1], "source map"))
+            continue
+        if not ctx.http.scope.allows(found):
+            continue
+        try:
+            response = await ctx.http.get(found)
+        except HttpError as exc:
+            unchecked.append(f"{found}: {exc}")
+            continue
+        parsed = _parse_map(response.text) if response.status == 200 else None
+        if parsed is None:
+            continue
+        maps.append(SourceMap(response.url, script.url, how, parsed[0], bool(parsed[1]), response))
+        if parsed[1]:
+            texts.append(Text(response.url, parsed[1], "source map"))
+    return Bundle(tuple(texts), tuple(maps), len(scripts), tuple(unchecked))
+
+
+def _map_reference(script_url: str, response: Response) -> tuple[str | None, str]:
+    header = response.header("sourcemap") or response.header("x-sourcemap")
+    if header:
+        return urljoin(script_url, header.strip()), "header"
+    tail = response.text[-2000:].rstrip()
+    last = tail.splitlines()[-1] if tail else ""
+    match = _MAP_COMMENT.search(last)
+    if match:
+        ref = match.group(1)
+        return (ref if ref.startswith("data:") else urljoin(script_url, ref)), "comment"
+    return None, ""
+
+
+def _data_url(url: str) -> str | None:
+    meta, sep, data = url.partition(",")
+    if not sep:
+        return None
+    try:
+        raw = base64.b64decode(data) if meta.endswith(";base64") else unquote_to_bytes(data)
+    except (binascii.Error, ValueError):
+        return None
+    return raw.decode("utf-8", errors="replace")
+
+
+def _parse_map(text: str) -> tuple[int, str] | None:
+    """(number of sources, joined sourcesContent) for a source map (ECMA-426), None for anything else."""
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        # Cut at the byte cap: still a map if it starts like one.
+        if re.match(r'\s*\{\s*"version"\s*:\s*3\s*,', text) and '"mappings"' in text[:200_000]:
+            return 0, text
+        return None
+    if not isinstance(doc, dict) or doc.get("version") != 3:
+        return None
+    if not any(k in doc for k in ("mappings", "sections")):
+        return None
+    sources = doc.get("sources")
+    content = doc.get("sourcesContent")
+    sources = sources if isinstance(sources, list) else []
+    content = content if isinstance(content, list) else []
+    return len(sources), "\n".join(c for c in content if isinstance(c, str))
+
+
+@dataclass(frozen=True)
+class Hit:
+    text: Text
+    found: Found
+
+
+async def credentials(ctx: CheckContext) -> tuple[Hit, ...]:
+    """Every credential in the bundle, found once per run (the scan is CPU work, done off the event loop)."""
+
+    async def scan() -> tuple[Hit, ...]:
+        collected = await bundle(ctx)
+        hits = await asyncio.to_thread(_scan_texts, collected.texts)
+        for hit in hits:
+            ctx.redactor.add(hit.found.value)
+        return hits
+
+    return await ctx.memo.get("secrets:credentials", scan)
+
+
+def _scan_texts(texts: tuple[Text, ...]) -> tuple[Hit, ...]:
+    hits: list[Hit] = []
+    budget = MAX_SCAN_BYTES
+    for text in texts:
+        if budget <= 0:
+            break
+        chunk = text.text[:budget]
+        budget -= len(chunk)
+        hits.extend(Hit(text, found) for found in find_in_text(chunk))
+    return tuple(hits)
+
+
+def excerpt(text: str, start: int, end: int, value: str, width: int = 60) -> str:
+    """A short window around a match with the match itself masked."""
+    before = text[max(0, start - width):start]
+    after = text[end:end + width]
+    return (before + mask(value) + after).replace("\n", " ")
+
+
+def _hash_kind(prefix: str, value: str) -> str:
+    return f"{prefix}:{mask(value).rsplit('#', 1)[1].rstrip(']')}"
+
+
+@check(
+    id="secrets.in-bundle",
+    title="No server credentials in served JavaScript",
+    severity=Severity.CRITICAL,
+    cwe=798,
+    summary="The page, its scripts and any served source maps contain no server-side API keys or tokens.",
+    risk="Anything in a served script is public: anyone can open the browser's dev tools and use a server key "
+    "(Stripe secret key, OpenAI key, Supabase service_role key) to charge cards, run up bills or read every row.",
+    fix="Move the call that needs the key to a server route or function and rotate the key now. Only "
+    "publishable keys belong in browser variables (NEXT_PUBLIC_, VITE_, REACT_APP_ ...): never prefix a secret with them.",
+    references=(OWASP_SECRETS, "https://docs.stripe.com/keys#safe-keys"),
+)
+async def in_bundle(ctx: CheckContext) -> list[Result]:
+    hits = await credentials(ctx)
+    results: list[Result] = []
+    published: list[str] = []
+    for hit in hits:
+        found = hit.found
+        where = f"{hit.text.url}"
+        if found.key_class is KeyClass.PUBLISHABLE:
+            published.append(f"{found.name} {mask(found.value)} in {hit.text.origin} {where}")
+            continue
+        severity = Severity.HIGH if found.test else Severity.CRITICAL
+        start = hit.text.text.find(found.value)
+        results.append(ctx.fail(
+            where,
+            f"{found.name} in the {hit.text.origin}: {mask(found.value)}. Rotate it; it is public.",
+            severity=severity,
+            kind=_hash_kind("server-key", found.value),
+            evidence={
+                "request": {"method": "GET", "url": hit.text.url},
+                "found": found.name,
+                "masked": mask(found.value),
+                "excerpt": excerpt(hit.text.text, start, start + len(found.value), found.value) if start >= 0 else "",
+                "classification": found.key_class.value,
+                **({"claims": dict(found.claims)} if found.claims else {}),
+                "format_source": found.source,
+            },
+        ))
+    if results:
+        return results
+    collected = await bundle(ctx)
+    detail = f"No server credentials in the page, {collected.scripts} script(s) and {len(collected.maps)} source map(s)."
+    if published:
+        detail += " Publishable-by-design keys seen (info): " + "; ".join(published[:5]) + "."
+    return [ctx.passed(ctx.location, detail)]
+
+
+@check(
+    id="secrets.source-map",
+    title="Source maps are not served in production",
+    severity=Severity.MEDIUM,
+    cwe=540,
+    summary="The scripts' source maps (.map) are not downloadable from the live site.",
+    risk="A served source map hands out the original, commented source of the front end: internal API routes, "
+    "feature flags, admin screens and sometimes keys that the minified bundle hid.",
+    fix="Do not upload maps with the build, or keep them private: Vite `build.sourcemap: false` (or 'hidden' and "
+    "delete the .map files before deploy), webpack `devtool: false` / `hidden-source-map`, Next.js "
+    "`productionBrowserSourceMaps: false` (default), CRA `GENERATE_SOURCEMAP=false`; upload maps to your error "
+    "tracker (Sentry) instead of the web root.",
+    references=("https://tc39.es/ecma426/", "https://developer.chrome.com/docs/devtools/javascript/source-maps"),
+)
+async def source_map(ctx: CheckContext) -> list[Result]:
+    collected = await bundle(ctx)
+    if not collected.scripts:
+        return [ctx.skip(ctx.location, "the page loads no same-origin scripts")]
+    results = []
+    for found in collected.maps:
+        evidence: dict[str, Any] = found.response.evidence(excerpt="") if found.response else {}
+        evidence.update({"script": found.script, "found_by": found.how, "sources": found.sources,
+                         "sources_content": found.has_content})
+        results.append(ctx.fail(
+            found.url,
+            f"Source map for {found.script} is served ({found.sources} source files"
+            f"{', with their full text' if found.has_content else ''}; found by {found.how}).",
+            kind="inline" if found.how == "inline" else "served",
+            evidence=evidence,
+        ))
+    if results:
+        return results
+    if collected.unchecked:
+        return [ctx.error(ctx.location, f"could not request {len(collected.unchecked)} source map(s): {collected.unchecked[0]}")]
+    return [ctx.passed(ctx.location, f"No source maps served for {collected.scripts} script(s).")]
+
+
+Validator = Callable[[bytes, str], str | None]
+
+
+def _dotenv_shape(body: bytes, text: str) -> str | None:
+    lines = [m.group(1) for line in text.splitlines()[:500] if (m := _ENV_LINE.match(line))]
+    if lines and not text.lstrip().startswith("<"):
+        return f"{len(lines)} KEY=VALUE line(s): {', '.join(lines[:8])}"
+    return None
+
+
+def _git_head(body: bytes, text: str) -> str | None:
+    stripped = text.strip()
+    if stripped.startswith("ref: refs/") or re.fullmatch(r"[0-9a-f]{40}", stripped):
+        return stripped[:80]
+    return None
+
+
+def _git_config(body: bytes, text: str) -> str | None:
+    # `[ \t]*`, not `\s*`: a body of blank lines must not make every line start rescan the rest (quadratic).
+    sections = re.findall(r"^[ \t]*\[([a-z]+)(?:\s+\"[^\"]*\")?\]", text, re.MULTILINE)
+    return f"git config sections: {', '.join(dict.fromkeys(sections))}" if "core" in sections else None
+
+
+def _ds_store(body: bytes, text: str) -> str | None:
+    return "macOS .DS_Store (lists the directory's file names)" if body[:8] == b"\x00\x00\x00\x01Bud1" else None
+
+
+def _archive(body: bytes, text: str) -> str | None:
+    if body[:4] == b"PK\x03\x04":
+        return "zip archive"
+    if body[:2] == b"\x1f\x8b":
+        return "gzip archive"
+    return None
+
+
+def _sql_dump(body: bytes, text: str) -> str | None:
+    head = text[:20_000]
+    if text.lstrip().startswith("<"):
+        return None
+    markers = ("CREATE TABLE", "INSERT INTO", "-- MySQL dump", "PostgreSQL database dump", "SQLite format 3")
+    seen = [m for m in markers if m in head]
+    return f"database dump ({', '.join(seen)})" if seen else None
+
+
+def _json_with_secrets(body: bytes, text: str) -> str | None:
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return None
+    keys: list[str] = []
+
+    def walk(node: Any, depth: int) -> None:
+        if depth > 6 or len(keys) > 20:
+            return
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(value, str) and value and re.search(r"secret|password|passwd|private|token|api_?key",
+                                                                  str(key), re.IGNORECASE):
+                    keys.append(str(key))
+                walk(value, depth + 1)
+        elif isinstance(node, list):
+            for item in node[:100]:
+                walk(item, depth + 1)
+
+    walk(doc, 0)
+    credentials_found = [f for f in find_in_text(text[:EXPOSED_READ_BYTES], use_detect_secrets=False)
+                         if f.key_class is KeyClass.SERVER]
+    if credentials_found:
+        return f"JSON with {credentials_found[0].name}"
+    return f"JSON with secret-looking keys: {', '.join(keys[:8])}" if keys else None
+
+
+def _aws_credentials(body: bytes, text: str) -> str | None:
+    return "AWS shared credentials file" if re.search(r"aws_secret_access_key\s*=", text, re.IGNORECASE) else None
+
+
+def _npmrc(body: bytes, text: str) -> str | None:
+    return ".npmrc with an auth token" if re.search(r"_authToken\s*=\s*\S+", text) else None
+
+
+def _php_config(body: bytes, text: str) -> str | None:
+    return "PHP config source with database password" if "DB_PASSWORD" in text and "<?php" in text else None
+
+
+# (path, severity, what it is, content validator). Sources: OWASP WSTG "Review Old Backup and Unreferenced Files"
+# https://owasp.org/www-project-web-security-testing-guide/latest/4-Web_Application_Security_Testing/02-Configuration_and_Deployment_Management_Testing/04-Review_Old_Backup_and_Unreferenced_Files_for_Sensitive_Information
+# and the files frameworks and tools write (dotenv, git, macOS Finder, AWS CLI, npm, WordPress).
+EXPOSED_FILES: tuple[tuple[str, Severity, str, Validator], ...] = (
+    ("/.env", Severity.CRITICAL, "dotenv file", _dotenv_shape),
+    ("/.env.production", Severity.CRITICAL, "dotenv file", _dotenv_shape),
+    ("/.env.local", Severity.CRITICAL, "dotenv file", _dotenv_shape),
+    ("/.env.prod", Severity.CRITICAL, "dotenv file", _dotenv_shape),
+    ("/.git/HEAD", Severity.HIGH, "git repository (the source can be downloaded)", _git_head),
+    ("/.git/config", Severity.HIGH, "git repository configuration", _git_config),
+    ("/config.json", Severity.HIGH, "configuration file", _json_with_secrets),
+    ("/.DS_Store", Severity.LOW, "Finder metadata", _ds_store),
+    ("/.aws/credentials", Severity.CRITICAL, "AWS credentials", _aws_credentials),
+    ("/.npmrc", Severity.HIGH, "npm configuration", _npmrc),
+    ("/wp-config.php.bak", Severity.CRITICAL, "WordPress config backup", _php_config),
+    ("/backup.sql", Severity.CRITICAL, "database dump", _sql_dump),
+    ("/dump.sql", Severity.CRITICAL, "database dump", _sql_dump),
+    ("/backup.zip", Severity.HIGH, "site backup", _archive),
+    ("/backup.tar.gz", Severity.HIGH, "site backup", _archive),
+)
+
+
+def _same_as(catch_all: Response | None, response: Response) -> bool:
+    return catch_all is not None and response.body[:4096] == catch_all.body[:4096]
+
+
+def _safe_excerpt(path: str, text: str, ctx: CheckContext) -> str:
+    """What the response shows, with every value masked: names stay, secrets do not."""
+    if path.startswith("/.env"):
+        shown = []
+        for line in text.splitlines()[:12]:
+            match = _ENV_LINE.match(line)
+            if match:
+                value = match.group(2).strip().strip("'\"")
+                if not is_plain_value(value):
+                    ctx.redactor.add(value)
+                shown.append(f"{match.group(1)}={mask(value) if value else ''}")
+        return "\n".join(shown)
+    if path.startswith("/.git/HEAD"):
+        return text.strip()[:80]
+    return ""
+
+
+@check(
+    id="secrets.exposed-file",
+    title="No configuration, repository or backup files are served",
+    severity=Severity.CRITICAL,
+    cwe=538,
+    summary="/.env, /.git, config.json with secrets, .DS_Store and backup or dump files are not downloadable.",
+    risk="A served .env hands over every credential the app has; a served .git directory lets anyone download the "
+    "full source and its history; dumps and backups contain the users' data.",
+    fix="Serve only the build output directory, never the project root: point the web server's root at dist/ "
+    "or public/, deny dotfiles (nginx `location ~ /\\. { deny all; }`, Apache `<FilesMatch \"^\\.\">Require all denied`), "
+    "keep .env out of the deployed artefact (.dockerignore, .vercelignore), and rotate every secret that was exposed.",
+    references=(
+        "https://owasp.org/www-project-web-security-testing-guide/latest/4-Web_Application_Security_Testing/"
+        "02-Configuration_and_Deployment_Management_Testing/04-Review_Old_Backup_and_Unreferenced_Files_for_Sensitive_Information",
+    ),
+)
+async def exposed_file(ctx: CheckContext) -> list[Result]:
+    # A path nobody serves: if it answers 200, the site answers 200 for everything (an SPA's catch-all route),
+    # and a 200 for /.env means nothing unless the body is shaped like the file.
+    try:
+        catch_all: Response | None = await ctx.http.get(f"/probe-{random_tokens.token_hex(8)}", max_bytes=EXPOSED_READ_BYTES)
+    except HttpError as exc:
+        return [ctx.error(ctx.location, f"could not request a random path: {exc}")]
+    if catch_all is not None and catch_all.status != 200:
+        catch_all = None
+    results: list[Result] = []
+    checked = 0
+    for path, severity, what, validator in EXPOSED_FILES:
+        try:
+            response = await ctx.http.get(path, follow_redirects=False, max_bytes=EXPOSED_READ_BYTES)
+        except HttpError as exc:
+            results.append(ctx.error(ctx.http.url(path), str(exc)))
+            continue
+        checked += 1
+        if response.status != 200 or _same_as(catch_all, response):
+            continue
+        shape = validator(response.body, response.text)
+        if shape is None:
+            continue
+        results.append(ctx.fail(
+            response.url,
+            f"{path} is served: {what} ({shape}).",
+            severity=severity,
+            kind=path,
+            evidence=response.evidence(excerpt=_safe_excerpt(path, response.text, ctx)),
+        ))
+    if any(r.status.value == "fail" for r in results):
+        return results
+    note = " (the site answers 200 for unknown paths; only content shaped like each file counts)" if catch_all else ""
+    return [*results, ctx.passed(ctx.location, f"None of {checked} sensitive paths is served{note}.")]

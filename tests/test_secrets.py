@@ -1,0 +1,137 @@
+"""The secrets family against the demo's twins and a catch-all SPA on Express, offline classification of
+found keys, and the guarantee that no secret value from any source reaches any report format."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import secrets
+import string
+from collections.abc import Iterator
+
+import pytest
+
+from checks.secret_formats import KeyClass, classify, find_in_text
+from fixtures import spa
+from fixtures.demo import Demo
+from probe.model import Report, Status
+from tests.helpers import ROOT, expect, results_for, scan
+
+DEMO_CONFIG = ROOT / "fixtures" / "demo" / "probe.toml"
+
+
+def alnum(n: int) -> str:
+    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(n))
+
+
+@pytest.fixture(scope="module")
+def vulnerable(demo_vulnerable: Demo) -> Report:
+    return scan(demo_vulnerable.url, only=["secrets"])
+
+
+@pytest.fixture(scope="module")
+def hardened(demo_hardened: Demo) -> Report:
+    return scan(demo_hardened.url, only=["secrets"])
+
+
+def test_demo_vulnerable_leaks(vulnerable: Report) -> None:
+    [key] = expect(vulnerable, "secrets.in-bundle", "fail")
+    assert key.location.endswith("/static/app.js.map") and "Stripe secret test key" in key.detail
+    [source_map] = expect(vulnerable, "secrets.source-map", "fail")
+    assert source_map.evidence["found_by"] == "comment" and source_map.evidence["sources_content"]
+    exposed = {r.kind for r in expect(vulnerable, "secrets.exposed-file", "fail")}
+    assert {"/.env", "/.git/HEAD", "/.git/config"} <= exposed
+    # Page + script come from the shared surface; the family adds the map, a random path and the file list.
+    assert vulnerable.requests_sent <= 2 + 1 + 1 + 15
+
+
+def test_demo_hardened_is_clean(hardened: Report) -> None:
+    [in_bundle] = expect(hardened, "secrets.in-bundle", "pass")
+    assert "Stripe publishable key" in in_bundle.detail  # pk_live_ is info, not a failure
+    expect(hardened, "secrets.source-map", "pass")
+    expect(hardened, "secrets.exposed-file", "pass")
+
+
+@pytest.fixture(scope="module")
+def spa_vulnerable() -> Iterator[str]:
+    with spa.running("vulnerable") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def spa_hardened() -> Iterator[str]:
+    with spa.running("hardened") as url:
+        yield url
+
+
+def test_catch_all_spa_is_not_an_exposure(spa_hardened: str) -> None:
+    report = scan(spa_hardened, only=["secrets", "env.unresolved"])
+    [passed] = expect(report, "secrets.exposed-file", "pass")
+    assert "answers 200 for unknown paths" in passed.detail
+    expect(report, "secrets.source-map", "pass")  # the guessed .map gets index.html, which is no map
+    served = [r for r in results_for(report, "env.unresolved") if r.location.startswith("http")]
+    assert served and all(r.status is Status.PASS for r in served)
+
+
+def test_catch_all_spa_serving_its_project(spa_vulnerable: str) -> None:
+    report = scan(spa_vulnerable, only=["secrets", "env.unresolved"])
+    exposed = {r.kind for r in expect(report, "secrets.exposed-file", "fail")}
+    assert exposed == {"/.env", "/.git/HEAD"}  # index.html answers the other paths and is not mistaken for them
+    unresolved = {r.detail for r in expect(report, "env.unresolved", "fail")}
+    assert any("%VITE_API_URL%" in d for d in unresolved) and any("undefined/api/users" in d for d in unresolved)
+
+
+def test_classification_is_offline_and_knows_publishable_keys() -> None:
+    import jwt
+
+    service = jwt.encode({"iss": "supabase", "role": "service_role"}, secrets.token_hex(32), algorithm="HS256")
+    anon = jwt.encode({"iss": "supabase", "role": "anon"}, secrets.token_hex(32), algorithm="HS256")
+    cases = {
+        "sk_" + "live_" + alnum(24): (KeyClass.SERVER, False),
+        "rk_" + "live_" + alnum(24): (KeyClass.SERVER, False),
+        "pk_" + "live_" + alnum(24): (KeyClass.PUBLISHABLE, False),
+        "pk_" + "test_" + alnum(24): (KeyClass.PUBLISHABLE, True),
+        "sk-" + "proj-" + alnum(40): (KeyClass.SERVER, False),
+        "sk-" + "ant-api03-" + alnum(90): (KeyClass.SERVER, False),
+        "AI" + "za" + alnum(35): (KeyClass.PUBLISHABLE, False),
+        service: (KeyClass.SERVER, False),
+        anon: (KeyClass.PUBLISHABLE, False),
+    }
+    for value, (key_class, test) in cases.items():
+        found = classify(value)
+        assert found is not None and (found.key_class, found.test) == (key_class, test), value[:12]
+    assert classify("hello world") is None
+
+
+def test_detect_secrets_adds_formats_we_do_not_list() -> None:
+    aws = "AK" + "IA" + "".join(secrets.choice(string.ascii_uppercase + "234567") for _ in range(16))
+    slack = "xox" + "b-" + "-".join(str(secrets.randbelow(10**12)).zfill(12) for _ in range(2)) + "-" + alnum(24)
+    minified = ";".join(f"var a{i}=function(){{return {i}}}" for i in range(5000))
+    text = minified + f';const c={{aws:"{aws}",s:"{slack}"}};' + minified
+    names = {f.name for f in find_in_text(text)}
+    assert any("AWS" in n for n in names) and any("Slack" in n for n in names)
+
+
+# --- no secret value from any source appears in any report format --------------------------------------
+
+
+def test_no_secret_reaches_any_report_format(demo_vulnerable: Demo) -> None:
+    from dotenv import dotenv_values
+
+    from checks.env_rules import is_plain_value
+    from probe.reporters import FORMATS, render
+
+    environ = {**demo_vulnerable.env, "DEMO_WORKDIR": str(demo_vulnerable.workdir)}
+    report = scan(demo_vulnerable.url, only=["env", "secrets"], config=DEMO_CONFIG, environ=environ)
+    deployed = [v for v in dotenv_values(demo_vulnerable.deployed_env, interpolate=False).values() if v]
+    git_config = (demo_vulnerable.workdir / ".git" / "config").read_text()
+    bundle_map = json.loads((demo_vulnerable.workdir / "static" / "app.js.map").read_text())
+    found_keys = [f.value for text in bundle_map["sourcesContent"] for f in find_in_text(text)]
+    secret_values = [v for v in (*deployed, *found_keys, *demo_vulnerable.env.values()) if len(v) >= 6 and not is_plain_value(v)]
+    secret_values.append(git_config.split("deploy-bot:", 1)[1].split("@", 1)[0])
+    assert len(secret_values) >= 8
+    rendered = {fmt: render(report, fmt) for fmt in FORMATS}
+    rendered["asdict"] = json.dumps(dataclasses.asdict(report), default=str)
+    for fmt, text in rendered.items():
+        leaked = [v[:6] + "..." for v in secret_values if v in text]
+        assert not leaked, f"{fmt} report shows secret values starting {leaked}"
