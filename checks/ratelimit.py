@@ -26,7 +26,7 @@ from pydantic import Field, field_validator, model_validator
 
 from probe.config import Section
 from probe.context import CheckContext
-from probe.http import HttpError, Response
+from probe.http import BackedOff, HttpError, Response
 from probe.model import Confidence, Result, Severity
 from probe.registry import check
 
@@ -252,6 +252,11 @@ async def burst(ctx: CheckContext, endpoint: Endpoint, username: str, attempts: 
     for _ in range(attempts):
         try:
             responses.append(await _attempt(ctx, endpoint, username))
+        except BackedOff as exc:
+            # The route already answered this run's earlier requests (log-ins, other checks) with a long
+            # Retry-After: the limiter engaged before the burst began, which is the protection sought.
+            return Burst(endpoint, username, tuple(responses), Signal("retry-after", f"earlier in this run: {exc}"),
+                         None, None)
         except HttpError as exc:
             return Burst(endpoint, username, tuple(responses), None, str(exc), None)
         history = tuple(responses)
@@ -443,6 +448,10 @@ async def bypass_header(ctx: CheckContext) -> list[Result]:
         if not found.signal:
             results.append(ctx.skip(location, "no throttling was observed (see ratelimit.missing): nothing to bypass"))
             continue
+        if not found.responses:
+            results.append(ctx.skip(location, "the route was already backing off this run's earlier requests "
+                                    "(Retry-After), so no spoofed request could be sent: run --only ratelimit"))
+            continue
         async with locks[endpoint.key]:
             results.append(await _try_bypass(ctx, found, location, counter))
     return results
@@ -509,6 +518,10 @@ async def lockout_enumeration(ctx: CheckContext) -> list[Result]:
         problem = _burst_problem(ctx, location, found)
         if problem:
             results.append(problem)
+            continue
+        if found.signal and not found.responses:
+            results.append(ctx.skip(location, "the route was already backing off this run's earlier requests "
+                                    "(Retry-After): run --only ratelimit to compare lockouts"))
             continue
         if not found.signal or found.protected_at is None:
             results.append(ctx.skip(location, "the test account was neither locked nor throttled (see "

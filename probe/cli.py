@@ -143,6 +143,9 @@ def scan(
         Path | None, typer.Option("--env-file", help="dotenv file for ${VAR} in the config [default: .env beside it].")
     ] = None,
     ca_bundle: Annotated[Path | None, typer.Option("--ca-bundle", help="PEM file of CAs to trust for the target.")] = None,
+    resolver: Annotated[
+        str | None, typer.Option("--resolver", help="DNS resolver IP[:PORT] for the dns checks [default: the system's].")
+    ] = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Log every request (secrets masked) and show evidence.")
     ] = False,
@@ -159,6 +162,7 @@ def scan(
             "max_duration": max_duration,
             "allow_errors": True if allow_errors else None,
             "ca_bundle": str(ca_bundle) if ca_bundle else None,
+            "dns": {"resolver": resolver} if resolver else None,
         }
     except UsageError as exc:
         fail(str(exc))
@@ -199,7 +203,8 @@ def _run_scan(
     writer = write or write_reports
     try:
         registry = load()
-        chosen = profiles.apply(profiles.get(profile) if profile else None, overrides, only, registry.families)
+        installed = {*registry.families, *(spec.id for spec in registry.specs)}
+        chosen = profiles.apply(profiles.get(profile) if profile else None, overrides, only, installed)
         plan = api.plan(
             target=url,
             config_path=config,
@@ -223,6 +228,8 @@ def _run_scan(
     except TargetUnreachable as exc:
         writer(exc.report, settings, False)
         fail(f"cannot scan {settings.target}: {exc}", EXIT_UNREACHABLE)
+    except ConfigError as exc:
+        fail(str(exc))
     except KeyboardInterrupt:
         report = plan.collector.report(interrupted=True)
         code = EXIT_INTERRUPTED
@@ -258,7 +265,7 @@ def _emit(text: str, fmt: str, path: str | None, what: str = "report") -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
     except OSError as exc:
-        fail(f"--format {fmt}={path}: cannot write ({exc.strerror or exc})")
+        fail(f"{path}: cannot write the {fmt} {what} ({exc.strerror or exc})")
     print(f"probe: wrote {fmt} {what} to {path}", file=sys.stderr)
 
 
@@ -338,6 +345,158 @@ def explain(check_id: Annotated[str, typer.Argument(help="A check id, e.g. heade
     print(explain_text(spec.info))
 
 
+CHECKLIST_FORMATS = ("console", "markdown", "html")
+
+
+@app.command()
+def checklist(
+    url: Annotated[str | None, typer.Argument(help="Base URL to check (default: `target` from the config).")] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="probe.toml (default: ./probe.toml).")] = None,
+    mode: Annotated[ModeOpt | None, typer.Option(help="passive (default) or active (bursts, writes, webhook posts).")] = None,
+    only: Annotated[list[str] | None, typer.Option("--only", help="Run only these check ids or families.")] = None,
+    skip: Annotated[list[str] | None, typer.Option("--skip", help="Do not run these check ids or families.")] = None,
+    profile: Annotated[str | None, typer.Option("--profile", help="Named settings, e.g. smoke.")] = None,
+    formats: Annotated[
+        list[str] | None,
+        typer.Option("--format", "-f", help="console, markdown or html; FMT=PATH writes a file (repeatable)."),
+    ] = None,
+    fail_on: Annotated[
+        SeverityOpt | None, typer.Option("--fail-on", help="Not ready (exit 1) on a failure at or above this severity.")
+    ] = None,
+    max_requests: Annotated[int | None, typer.Option("--max-requests", min=1, help="Request budget for the run.")] = None,
+    timeout: Annotated[float | None, typer.Option("--timeout", min=0.1, help="Seconds per request.")] = None,
+    allow_errors: Annotated[bool, typer.Option("--allow-errors", help="Checks that could not run do not block.")] = False,
+    env_file: Annotated[Path | None, typer.Option("--env-file", help="dotenv file for ${VAR} in the config.")] = None,
+    ca_bundle: Annotated[Path | None, typer.Option("--ca-bundle", help="PEM file of CAs to trust for the target.")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every request (secrets masked).")] = False,
+) -> None:
+    """Scan, then list every known check by launch risk: passed, failed, or not run and what unlocks it."""
+    try:
+        outputs = parse_formats(formats or [])
+        wrong = [fmt for fmt, _ in outputs if fmt not in CHECKLIST_FORMATS]
+        if wrong:
+            raise UsageError(f"--format: the checklist is {', '.join(CHECKLIST_FORMATS)}, not {wrong[0]!r}")
+    except UsageError as exc:
+        fail(str(exc))
+    overrides = {
+        "mode": mode.value if mode else None,
+        "fail_on": fail_on.value if fail_on else None,
+        "max_requests": max_requests,
+        "timeout": timeout,
+        "allow_errors": True if allow_errors else None,
+        "ca_bundle": str(ca_bundle) if ca_bundle else None,
+    }
+
+    def write(report: Report, settings: Settings, complete: bool) -> None:
+        from probe import checklist as cl
+        from probe.registry import load
+        from probe.reporters import html
+
+        registry = load()
+        built = cl.build(
+            report,
+            [spec.info for spec in registry.specs],
+            hints=cl.section_hints(registry),
+            fail_on=settings.fail_on,
+            allow_errors=settings.allow_errors,
+        )
+        renderers = {"console": cl.render_text, "markdown": cl.render_markdown, "html": html.render_checklist}
+        for fmt, path in outputs:
+            _emit(renderers[fmt](built), fmt, path, "checklist")
+
+    _run_scan(
+        url, config, overrides, _split(only), _split(skip), outputs, env_file, verbose, environ=None, profile=profile, write=write
+    )
+
+
+@app.command()
+def init(
+    url: Annotated[str | None, typer.Argument(help="The site to set up for (its framework and routes are detected).")] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the config.")] = Path("probe.toml"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite the file if it exists.")] = False,
+    ca_bundle: Annotated[Path | None, typer.Option("--ca-bundle", help="PEM file of CAs to trust for the target.")] = None,
+) -> None:
+    """Write a commented probe.toml for URL: framework, log-in, webhooks, OpenAPI and env manifest found."""
+    from probe import init as init_
+
+    if output.exists() and not force:
+        fail(f"{output} already exists: pass --force to overwrite it")
+    from probe.config import ConfigError
+
+    try:
+        text, found = init_.generate(url, cwd=Path.cwd(), ca_bundle=str(ca_bundle) if ca_bundle else None)
+    except (ValueError, ConfigError) as exc:
+        fail(str(exc))
+    for line in found:
+        print(f"probe: {line}", file=sys.stderr)
+    _emit(text, "toml", str(output), "config")
+
+
+@app.command()
+def baseline(
+    url: Annotated[str | None, typer.Argument(help="Base URL to scan (default: `target` from the config).")] = None,
+    reason: Annotated[str, typer.Option("--reason", help="Why these failures are accepted (stored with each entry).")] = "",
+    expires: Annotated[str | None, typer.Option("--expires", help="Date the acceptance ends, YYYY-MM-DD.")] = None,
+    days: Annotated[int | None, typer.Option("--days", min=1, max=3650, help="Or: accepted for N days [default: 90].")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Baseline file [default: probe-baseline.toml beside the config].")
+    ] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="probe.toml (default: ./probe.toml).")] = None,
+    mode: Annotated[ModeOpt | None, typer.Option(help="passive (default) or active.")] = None,
+    only: Annotated[list[str] | None, typer.Option("--only", help="Run only these check ids or families.")] = None,
+    skip: Annotated[list[str] | None, typer.Option("--skip", help="Do not run these check ids or families.")] = None,
+    profile: Annotated[str | None, typer.Option("--profile", help="Named settings, e.g. smoke.")] = None,
+    env_file: Annotated[Path | None, typer.Option("--env-file", help="dotenv file for ${VAR} in the config.")] = None,
+    ca_bundle: Annotated[Path | None, typer.Option("--ca-bundle", help="PEM file of CAs to trust for the target.")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every request (secrets masked).")] = False,
+) -> None:
+    """Scan, then accept the current failures in probe-baseline.toml (kept entries stay; exit 0 once written)."""
+    import datetime as dt
+
+    if not reason.strip():
+        fail("--reason: say why these failures are accepted (it is stored with each entry)")
+    if expires is not None and days is not None:
+        fail("--expires and --days: give one of them")
+    until: dt.date | None = None
+    if expires is not None:
+        try:
+            until = dt.date.fromisoformat(expires)
+        except ValueError:
+            fail(f"--expires: expected a date such as 2026-12-31, got {expires!r}")
+    overrides = {"mode": mode.value if mode else None, "ca_bundle": str(ca_bundle) if ca_bundle else None}
+
+    def write(report: Report, settings: Settings, complete: bool) -> None:
+        from probe import baseline as baseline_file
+        from probe.config import ConfigError
+
+        if not complete:
+            print("probe: baseline not written: the scan did not complete", file=sys.stderr)
+            return
+        if output is not None:
+            path = output
+        elif settings.baseline:
+            path = Path(settings.baseline)
+        else:
+            path = (Path(report.config_path).parent if report.config_path else Path.cwd()) / baseline_file.DEFAULT_FILE
+        today = report.started.date()
+        ends = until or today + dt.timedelta(days=days or baseline_file.DEFAULT_DAYS)
+        if ends <= today:
+            fail(f"--expires: {ends} is not in the future")
+        try:
+            existing = baseline_file.load(path) if path.is_file() else ()
+        except ConfigError as exc:
+            fail(str(exc))
+        text = baseline_file.render(report, reason.strip(), ends, existing)
+        _emit(text, "baseline", str(path), "file")
+        entries = text.count("[[accept]]")
+        print(f"probe: {entries} accepted risk(s) in {path} ({entries - len(existing)} new, until {ends})", file=sys.stderr)
+
+    _run_scan(
+        url, config, overrides, _split(only), _split(skip), [], env_file, verbose, environ=None,
+        profile=profile, write=write, gate=False,
+    )
+
+
 @app.command()
 def demo(
     mode: Annotated[str, typer.Option(help="Which demo to scan: both, vulnerable or hardened.")] = "both",
@@ -361,6 +520,37 @@ def demo(
             except typer.Exit as done:
                 codes.append(done.exit_code)
     print(f"\nprobe demo: exit codes {dict(zip(modes, codes, strict=True))} (1 = findings at or above high)", file=sys.stderr)
+
+
+@app.command("env")
+def env_command(
+    manifest: Annotated[Path | None, typer.Option("--manifest", help="The env manifest [default: ./.env.example].")] = None,
+    deployed: Annotated[list[str] | None, typer.Option(
+        "--deployed", help="Deployed environment: dotenv:PATH, process, command:CMD, vercel:PROJECT[:TARGET], heroku:APP "
+        "... (repeatable).")] = None,
+    environment: Annotated[str | None, typer.Option("--environment", help="Which rules apply [default: production].")] = None,
+    compare: Annotated[tuple[str, str] | None, typer.Option("--compare", help="Two environments to check for shared "
+                                                            "secrets, e.g. staging=dotenv:.env.staging production.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="probe.toml (its [env] section).")] = None,
+    formats: Annotated[list[str] | None, typer.Option("--format", "-f", help="console, json, sarif, junit, markdown; "
+                                                      "FMT=PATH writes a file (repeatable).")] = None,
+    fail_on: Annotated[SeverityOpt | None, typer.Option("--fail-on", help="Exit 1 on a failure at or above this "
+                                                        "severity [default: high].")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show evidence.")] = False,
+) -> None:
+    """Compare the env manifest with the deployed environment: missing, empty, placeholder, test and weak values."""
+    try:
+        outputs = parse_formats(formats or [])
+    except UsageError as exc:
+        fail(str(exc))
+    section = {
+        "manifest": str(manifest) if manifest else None,
+        "deployed": list(deployed) if deployed else None,
+        "environment": environment,
+        "compare": list(compare) if compare else None,
+    }
+    overrides: dict[str, object] = {"env": section, "fail_on": fail_on.value if fail_on else None}
+    _run_scan(None, config, overrides, ["env"], [], outputs, None, verbose, environ=None)
 
 
 def main() -> None:
