@@ -562,8 +562,8 @@ def test_the_purity_fixture_does_catch_a_clock_read(no_clock_no_network: None) -
 
 def test_dispatch() -> None:
     assert set(reporters.DEFAULT_FILENAMES) <= set(reporters.FORMATS)
-    with pytest.raises(ValueError, match="unknown report format 'html'"):
-        reporters.render(make_report(), "html")
+    with pytest.raises(ValueError, match="unknown report format 'pdf'"):
+        reporters.render(make_report(), "pdf")
     assert reporters.render(make_report(), "markdown") == markdown.render(make_report())
 
 

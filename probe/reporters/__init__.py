@@ -10,13 +10,14 @@ from collections.abc import Iterable
 
 from probe.model import Report, Result, Severity, sort_key
 
-FORMATS = ("console", "json", "sarif", "junit", "markdown")
+FORMATS = ("console", "json", "sarif", "junit", "markdown", "html")
 
 DEFAULT_FILENAMES = {
     "json": "probe-report.json",
     "sarif": "probe.sarif",
     "junit": "probe-junit.xml",
     "markdown": "probe-summary.md",
+    "html": "probe-checklist.html",
 }
 
 PROJECT_URL = "https://github.com/deploy-probe/probe"
@@ -56,4 +57,8 @@ def render(report: Report, fmt: str, *, fail_on: Severity = Severity.HIGH, allow
         from probe.reporters import markdown
 
         return markdown.render(report, fail_on=fail_on, allow_errors=allow_errors)
+    if fmt == "html":
+        from probe.reporters import html
+
+        return html.render(report, fail_on=fail_on, allow_errors=allow_errors)
     raise ValueError(f"unknown report format {fmt!r} (choose from {', '.join(FORMATS)})")
