@@ -9,7 +9,7 @@ import re
 import shutil
 import stat
 import subprocess
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from fixtures.demo import Demo, running
+from fixtures.demo import Demo
 from tests.helpers import ROOT
 
 ACTION = ROOT / "action.yml"
@@ -93,18 +93,6 @@ def run_step(
                files["GITHUB_PATH"].read_text())
 
 
-@pytest.fixture(scope="module")
-def vulnerable() -> Iterator[Demo]:
-    with running("vulnerable") as demo:
-        yield demo
-
-
-@pytest.fixture(scope="module")
-def hardened() -> Iterator[Demo]:
-    with running("hardened") as demo:
-        yield demo
-
-
 def demo_env(demo: Demo) -> dict[str, str]:
     demo.reset_rate_limits()
     return {**demo.env, "DEMO_WORKDIR": str(demo.workdir)}
@@ -130,13 +118,13 @@ def test_inputs_reach_the_shell_only_through_env() -> None:
 # --- running it against the demo ------------------------------------------------------------------------
 
 
-def test_vulnerable_demo_fails_the_job_with_summary_outputs_and_sarif(vulnerable: Demo, tmp_path: Path) -> None:
+def test_vulnerable_demo_fails_the_job_with_summary_outputs_and_sarif(demo_vulnerable: Demo, tmp_path: Path) -> None:
     ran = run_step(
         "Run probe",
-        {"url": vulnerable.url, "config": str(DEMO_CONFIG), "mode": "passive", "args": "--only headers,secrets",
+        {"url": demo_vulnerable.url, "config": str(DEMO_CONFIG), "mode": "passive", "args": "--only headers,secrets",
          "formats": "junit=probe-report/junit.xml, html=probe-report/checklist.html"},
         tmp_path,
-        demo_env(vulnerable),
+        demo_env(demo_vulnerable),
     )
     assert ran.code == 1, ran.stderr
     assert ran.outputs["exit-code"] == "1"
@@ -154,12 +142,12 @@ def test_vulnerable_demo_fails_the_job_with_summary_outputs_and_sarif(vulnerable
     assert (tmp_path / "probe-report" / "checklist.html").is_file()
 
 
-def test_hardened_demo_passes_the_job(hardened: Demo, tmp_path: Path) -> None:
+def test_hardened_demo_passes_the_job(demo_hardened: Demo, tmp_path: Path) -> None:
     ran = run_step(
         "Run probe",
-        {"url": hardened.url, "config": str(DEMO_CONFIG), "profile": "smoke", "args": "--rate 100"},
+        {"url": demo_hardened.url, "config": str(DEMO_CONFIG), "profile": "smoke", "args": "--rate 100"},
         tmp_path,
-        demo_env(hardened),
+        demo_env(demo_hardened),
     )
     assert ran.code == 0, ran.stdout[-3000:] + ran.stderr[-2000:]
     assert ran.outputs["exit-code"] == "0"

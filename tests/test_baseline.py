@@ -11,13 +11,12 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from fixtures.demo import Demo, running
+from fixtures.demo import Demo
 from probe import baseline
 from tests.helpers import ROOT
 
@@ -39,32 +38,20 @@ def scan_json(demo: Demo, project: Path) -> tuple[int, dict[str, Any]]:
     return done.returncode, json.loads(out.read_text())
 
 
-@pytest.fixture(scope="module")
-def vulnerable() -> Iterator[Demo]:
-    with running("vulnerable") as demo:
-        yield demo
-
-
-@pytest.fixture(scope="module")
-def hardened() -> Iterator[Demo]:
-    with running("hardened") as demo:
-        yield demo
-
-
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     shutil.copy(DEMO_CONFIG, tmp_path / "probe.toml")
     return tmp_path
 
 
-def test_baseline_accepts_then_suppresses_then_expires(vulnerable: Demo, project: Path) -> None:
-    code, before = scan_json(vulnerable, project)
+def test_baseline_accepts_then_suppresses_then_expires(demo_vulnerable: Demo, project: Path) -> None:
+    code, before = scan_json(demo_vulnerable, project)
     assert code == 1
     failures = {r["fingerprint"] for r in before["results"] if r["status"] == "fail"}
     assert failures
 
-    done = probe(vulnerable, "baseline", vulnerable.url, "-c", "probe.toml", *ONLY, "--reason", "launch week", "--days", "30",
-                 cwd=project)
+    done = probe(demo_vulnerable, "baseline", demo_vulnerable.url, "-c", "probe.toml", *ONLY,
+                 "--reason", "launch week", "--days", "30", cwd=project)
     assert done.returncode == 0, done.stderr
     path = project / baseline.DEFAULT_FILE
     entries = baseline.load(path)
@@ -73,14 +60,14 @@ def test_baseline_accepts_then_suppresses_then_expires(vulnerable: Demo, project
     assert all(e.expires > dt.date.today() for e in entries)
     assert "location = " in path.read_text() and "http://127.0.0.1" in path.read_text()
 
-    code, after = scan_json(vulnerable, project)
+    code, after = scan_json(demo_vulnerable, project)
     assert code == 0
     assert after["summary"]["fail"] == 0
     assert after["summary"]["suppressed"] == len(failures)
     assert all(r.get("suppressed") for r in after["results"] if r["status"] == "fail")
 
     # Running it again keeps the entries (and their reasons) instead of piling up duplicates.
-    again = probe(vulnerable, "baseline", vulnerable.url, "-c", "probe.toml", *ONLY, "--reason", "other", cwd=project)
+    again = probe(demo_vulnerable, "baseline", demo_vulnerable.url, "-c", "probe.toml", *ONLY, "--reason", "other", cwd=project)
     assert again.returncode == 0
     assert re.search(r"\(0 new, until", again.stderr)
     assert {e.reason for e in baseline.load(path)} == {"launch week"}
@@ -90,7 +77,7 @@ def test_baseline_accepts_then_suppresses_then_expires(vulnerable: Demo, project
     expired = dataclasses.replace(first, expires=dt.date(2020, 1, 1))
     stale = baseline.Entry("cors.null-origin", "http://127.0.0.1/api/gone", "0" * 32, "old", dt.date(2099, 1, 1))
     path.write_text(render_entries([expired, *rest, stale]))
-    code, later = scan_json(vulnerable, project)
+    code, later = scan_json(demo_vulnerable, project)
     assert code == (1 if severity_of(later, first.fingerprint) in ("high", "critical") else 0)
     assert later["summary"]["fail"] == 1
     notes = " ".join(later["notes"])
@@ -112,8 +99,8 @@ def severity_of(report: dict[str, Any], fingerprint: str) -> str:
     return next(str(r["severity"]) for r in report["results"] if r["fingerprint"] == fingerprint)
 
 
-def test_baseline_on_the_hardened_demo_accepts_nothing(hardened: Demo, project: Path) -> None:
-    done = probe(hardened, "baseline", hardened.url, "-c", "probe.toml", *ONLY, "--reason", "none", cwd=project)
+def test_baseline_on_the_hardened_demo_accepts_nothing(demo_hardened: Demo, project: Path) -> None:
+    done = probe(demo_hardened, "baseline", demo_hardened.url, "-c", "probe.toml", *ONLY, "--reason", "none", cwd=project)
     assert done.returncode == 0, done.stderr
     assert baseline.load(project / baseline.DEFAULT_FILE) == ()
     assert "0 accepted risk(s)" in done.stderr
@@ -138,8 +125,8 @@ def test_baseline_usage_errors(args: tuple[str, ...], message: str, tmp_path: Pa
     assert not (tmp_path / baseline.DEFAULT_FILE).exists()
 
 
-def test_a_past_expiry_is_refused(vulnerable: Demo, project: Path) -> None:
-    done = probe(vulnerable, "baseline", vulnerable.url, "-c", "probe.toml", "--only", "headers", "--reason", "x",
+def test_a_past_expiry_is_refused(demo_vulnerable: Demo, project: Path) -> None:
+    done = probe(demo_vulnerable, "baseline", demo_vulnerable.url, "-c", "probe.toml", "--only", "headers", "--reason", "x",
                  "--expires", "2020-01-01", cwd=project)
     assert done.returncode == 2
     assert "2020-01-01 is not in the future" in done.stderr

@@ -13,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from fixtures.demo import Demo, running
+from fixtures.demo import Demo
 from fixtures.serve import serve_asgi
 from probe import api, config, init
 from probe.registry import load
@@ -29,18 +29,6 @@ def probe(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def loads(path: Path) -> config.Loaded:
     """As `probe scan` would load it, with nothing in the environment: no ${VAR} may be live."""
     return config.load(path, api.sections(load()), environ={})
-
-
-@pytest.fixture(scope="module")
-def vulnerable() -> Iterator[Demo]:
-    with running("vulnerable") as demo:
-        yield demo
-
-
-@pytest.fixture(scope="module")
-def hardened() -> Iterator[Demo]:
-    with running("hardened") as demo:
-        yield demo
 
 
 class Credentials(BaseModel):
@@ -73,9 +61,9 @@ def fastapi_url() -> Iterator[str]:
         yield url
 
 
-def test_init_on_the_vulnerable_demo_writes_a_config_that_loads(vulnerable: Demo, tmp_path: Path) -> None:
-    shutil.copy(vulnerable.manifest, tmp_path / ".env.example")
-    done = probe("init", vulnerable.url, cwd=tmp_path)
+def test_init_on_the_vulnerable_demo_writes_a_config_that_loads(demo_vulnerable: Demo, tmp_path: Path) -> None:
+    shutil.copy(demo_vulnerable.manifest, tmp_path / ".env.example")
+    done = probe("init", demo_vulnerable.url, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     written = tmp_path / "probe.toml"
     text = written.read_text()
@@ -87,32 +75,32 @@ def test_init_on_the_vulnerable_demo_writes_a_config_that_loads(vulnerable: Demo
     assert "DATABASE_URL" in text and "STRIPE_WEBHOOK_SECRET" in text  # the manifest's names...
     assert "changeme" not in text and "your-stripe-secret-key" not in text  # ...never its values
     loaded = loads(written)
-    assert loaded.settings.target == vulnerable.url
+    assert loaded.settings.target == demo_vulnerable.url
     assert loaded.secrets == ()
     # And a scan can be planned with it as it stands.
     assert api.plan(config_path=written, environ={}).specs
 
 
-def test_init_never_overwrites_without_force(vulnerable: Demo, tmp_path: Path) -> None:
+def test_init_never_overwrites_without_force(demo_vulnerable: Demo, tmp_path: Path) -> None:
     target = tmp_path / "probe.toml"
     target.write_text("# mine\n")
-    refused = probe("init", vulnerable.url, cwd=tmp_path)
+    refused = probe("init", demo_vulnerable.url, cwd=tmp_path)
     assert refused.returncode == 2
     assert refused.stderr.strip() == "probe: error: probe.toml already exists: pass --force to overwrite it"
     assert target.read_text() == "# mine\n"
-    forced = probe("init", vulnerable.url, "--force", "--output", "probe.toml", cwd=tmp_path)
+    forced = probe("init", demo_vulnerable.url, "--force", "--output", "probe.toml", cwd=tmp_path)
     assert forced.returncode == 0, forced.stderr
     assert target.read_text().startswith("# probe.toml")
 
 
-def test_init_on_the_hardened_demo_does_not_guess_the_framework(hardened: Demo, tmp_path: Path) -> None:
-    text, found = init.generate(hardened.url, cwd=tmp_path)
+def test_init_on_the_hardened_demo_does_not_guess_the_framework(demo_hardened: Demo, tmp_path: Path) -> None:
+    text, found = init.generate(demo_hardened.url, cwd=tmp_path)
     assert "framework: not recognised" in found
     assert "env manifest: none in this folder" in found
     assert 'request = "POST /api/login"' in text
     path = tmp_path / "probe.toml"
     path.write_text(text)
-    assert loads(path).settings.target == hardened.url
+    assert loads(path).settings.target == demo_hardened.url
 
 
 def test_init_reads_login_fields_and_webhooks_from_openapi(fastapi_url: str, tmp_path: Path) -> None:

@@ -6,12 +6,11 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from fixtures.demo import Demo, running
+from fixtures.demo import Demo
 from probe import api, profiles
 from probe.model import Mode, Report, Severity, Status
 from probe.registry import load
@@ -35,18 +34,6 @@ def smoke_scan(demo: Demo) -> Report:
     return api.scan(demo.url, config_path=DEMO_CONFIG, overrides=chosen.overrides, only=chosen.only, environ=environ)
 
 
-@pytest.fixture(scope="module")
-def vulnerable() -> Iterator[Demo]:
-    with running("vulnerable") as demo:
-        yield demo
-
-
-@pytest.fixture(scope="module")
-def hardened() -> Iterator[Demo]:
-    with running("hardened") as demo:
-        yield demo
-
-
 def test_flags_win_over_the_profile_and_the_profile_over_the_file() -> None:
     smoke = profiles.get("smoke")
     applied = profiles.apply(smoke, {"mode": None, "max_requests": 80}, [], installed())
@@ -65,8 +52,8 @@ def test_smoke_selection_comes_from_what_is_installed() -> None:
         profiles.get("nightly")
 
 
-def test_smoke_on_the_vulnerable_demo_is_passive_cheap_and_finds_the_regressions(vulnerable: Demo) -> None:
-    report = smoke_scan(vulnerable)
+def test_smoke_on_the_vulnerable_demo_is_passive_cheap_and_finds_the_regressions(demo_vulnerable: Demo) -> None:
+    report = smoke_scan(demo_vulnerable)
     assert report.mode is Mode.PASSIVE
     assert report.requests_sent <= 60
     assert not any(info.active for info in report.checks)
@@ -75,16 +62,16 @@ def test_smoke_on_the_vulnerable_demo_is_passive_cheap_and_finds_the_regressions
     assert {"headers.csp", "secrets.exposed-file", "debug.interactive-debugger"} <= failed
 
 
-def test_smoke_on_the_hardened_demo_passes_the_gate(hardened: Demo) -> None:
-    report = smoke_scan(hardened)
+def test_smoke_on_the_hardened_demo_passes_the_gate(demo_hardened: Demo) -> None:
+    report = smoke_scan(demo_hardened)
     assert report.requests_sent <= 60
     assert not report.gate_failures(Severity.HIGH)
     assert any(r.status is Status.PASS for r in report.results)
 
 
-def test_cli_profile_smoke_with_exit_codes(vulnerable: Demo, hardened: Demo, tmp_path: Path) -> None:
+def test_cli_profile_smoke_with_exit_codes(demo_vulnerable: Demo, demo_hardened: Demo, tmp_path: Path) -> None:
     codes = {}
-    for demo in (vulnerable, hardened):
+    for demo in (demo_vulnerable, demo_hardened):
         demo.reset_rate_limits()
         out = tmp_path / f"{demo.mode}.json"
         env = {**os.environ, **demo.env, "DEMO_WORKDIR": str(demo.workdir), "NO_COLOR": "1"}
