@@ -145,7 +145,7 @@ FINGERPRINTS: tuple[Fingerprint, ...] = (
                 "exception.ToString()",
                 "https://learn.microsoft.com/dotnet/api/system.exception.stacktrace"),
     Fingerprint("ruby-backtrace", "Ruby", "stack-trace",
-                (r"[\w/.-]+\.rb:\d+:in [`'][^'`\n]+'",),
+                (r"(?<![\w/.-])[\w/.-]+\.rb:\d+:in [`'][^'`\n]+'",),  # lookbehind: linear on long word runs
                 "a Ruby backtrace with server paths", "Rails: `config.consider_all_requests_local = false`; never render "
                 "exception.backtrace",
                 "https://ruby-doc.org/core/Exception.html#method-i-backtrace"),

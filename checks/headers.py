@@ -20,6 +20,8 @@ HSTS_MIN_AGE = 15_552_000
 SESSION_COOKIE_HINTS = ("session", "sess", "sid", "token", "auth", "jwt", "remember", "login")
 # Cookies that must stay readable by scripts by design (double-submit CSRF tokens).
 SCRIPT_READABLE_BY_DESIGN = ("csrftoken", "xsrf-token", "csrf_token", "_csrf")
+# Cookies judged per page: a hostile page setting thousands would otherwise make thousands of results.
+MAX_COOKIES = 50
 
 
 def _is_https(ctx: CheckContext) -> bool:
@@ -247,7 +249,12 @@ async def cookie_flags(ctx: CheckContext) -> list[Result]:
         return [ctx.skip(page.url, "the page set no cookies; log-in responses are checked when [login] is configured")]
     https = _is_https(ctx)
     results: list[Result] = []
-    for cookie in cookies:
+    # Session-like cookies first, so the cut never drops the ones that matter.
+    cookies.sort(key=lambda c: not any(h in c.name.lower() for h in SESSION_COOKIE_HINTS))
+    if len(cookies) > MAX_COOKIES:
+        results.append(ctx.skip(f"{page.url}#cookies", f"the page set {len(cookies)} cookies; only the first "
+                                f"{MAX_COOKIES} were checked"))
+    for cookie in cookies[:MAX_COOKIES]:
         name = cookie.name.lower()
         session_like = any(h in name for h in SESSION_COOKIE_HINTS) and name not in SCRIPT_READABLE_BY_DESIGN
         missing = [

@@ -88,6 +88,8 @@ def check_target_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
+    if not value.isprintable() or any(c.isspace() for c in value):
+        raise ValueError(f"the URL contains a space or a control character: {value!r}")
     if parts.username or parts.password:
         raise ValueError("the URL carries credentials; put them in [accounts] as ${VAR} references instead")
     try:

@@ -406,6 +406,9 @@ class HttpClient:
                 raise RequestFailed(f"{method} {shown}: no complete answer within {budget:.1f} s") from None
             except httpx.HTTPError as exc:
                 raise RequestFailed(f"{method} {shown}: {describe_transport_error(exc)}") from None
+            except httpx.InvalidURL as exc:
+                # Not an HTTPError: a URL a check built from hostile input (a control character) must not crash it.
+                raise RequestFailed(f"{method} {shown}: not a valid URL ({exc})") from None
             except zlib.error:
                 raise RequestFailed(f"{method} {shown}: broken response (the compressed body does not decompress)") from None
         elapsed = time.monotonic() - started

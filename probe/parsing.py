@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_VERSION = re.compile(r"\d+\.\d+")
+# The lookbehind keeps a long run of digits (a hostile header) linear instead of quadratic.
+_VERSION = re.compile(r"(?<!\d)\d+\.\d+")
 
 
 @dataclass(frozen=True)
