@@ -13,10 +13,10 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from fixtures.serve import serve_wsgi
 from flask import Flask
 from junitparser import JUnitXml
 
+from fixtures.serve import serve_wsgi
 from tests.helpers import ROOT
 from tests.hostile.servers import Request, raw_server
 
