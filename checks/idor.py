@@ -283,6 +283,11 @@ async def _get(ctx: CheckContext, actor: str | None, path: str, method: str = "G
     return await ctx.accounts.request(http, actor, method, path, follow_redirects=False)
 
 
+async def _list(ctx: CheckContext, actor: str, method: str, path: str) -> Response:
+    # Resources often share a list (/api/notes feeds /api/notes/{id} and /api/notes/{id}/export): ask once per account.
+    return await ctx.memo.get(f"idor:list:{actor}:{method} {path}", lambda: _get(ctx, actor, path, method))
+
+
 async def _prepare(ctx: CheckContext, resource: ResourceSettings, login_errors: dict[str, str],
                    baselines: dict[str, Response]) -> Prepared:
     # Each account's control answer (its whoami, its own list) is its own data: never a leak when seen again.
@@ -300,13 +305,13 @@ async def _prepare(ctx: CheckContext, resource: ResourceSettings, login_errors: 
     ids = [str(i) for i in resource.ids]
     if resource.list_request:
         method, path = parse_request_line(resource.list_request)
-        listed = await _get(ctx, owner, path, method)
+        listed = await _list(ctx, owner, method, path)
         if not 200 <= listed.status < 300 or listed.json() is None:
             prepared.problem = f"{owner}'s own list {method} {path} answered {listed.status} without JSON"
             return prepared
         ids += [str(v) for v in json_path(listed.json(), resource.ids_at) if isinstance(v, (str, int))]
         for other in (n for n in ctx.accounts.names if n != owner and n not in login_errors):
-            theirs = await _get(ctx, other, path, method)
+            theirs = await _list(ctx, other, method, path)
             if 200 <= theirs.status < 300:
                 prepared.own_views.setdefault(other, []).append(theirs)
                 prepared.own_ids[other] = [str(v) for v in json_path(theirs.json(), resource.ids_at)
