@@ -220,7 +220,7 @@ def _run_scan(
     settings = plan.loaded.settings
     if not settings.target and any(s.info.needs_target for s in plan.specs) and not only:
         fail("no target: give a URL (probe scan https://staging.example.com) or set `target` in probe.toml")
-    progress = _Progress(enabled=True)
+    progress = _Progress()
     code = EXIT_OK
     try:
         with progress:
@@ -229,6 +229,8 @@ def _run_scan(
         writer(exc.report, settings, False)
         fail(f"cannot scan {settings.target}: {exc}", EXIT_UNREACHABLE)
     except ConfigError as exc:
+        # A check met a configuration problem mid-run (a platform token refused): what finished is kept.
+        writer(plan.collector.report(), settings, False)
         fail(str(exc))
     except KeyboardInterrupt:
         report = plan.collector.report(interrupted=True)
@@ -280,9 +282,8 @@ def _configure_logging(verbose: bool) -> None:
 class _Progress:
     """A live status line on a terminal; one plain line per finished check elsewhere (CI logs)."""
 
-    def __init__(self, enabled: bool) -> None:
-        self.tty = enabled and sys.stderr.isatty()
-        self.enabled = enabled
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
         self._status: object = None
 
     def __enter__(self) -> _Progress:
@@ -299,8 +300,6 @@ class _Progress:
             self._status.__exit__(*exc)  # type: ignore[attr-defined]
 
     def update(self, p: Progress) -> None:
-        if not self.enabled:
-            return
         statuses = ",".join(sorted({r.status.value for r in p.results}))
         if self.tty and self._status is not None:
             self._status.update(f"probe: {p.done}/{p.total} checks · {p.requests_sent} requests · {p.check}")  # type: ignore[attr-defined]
