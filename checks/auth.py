@@ -366,6 +366,15 @@ def _jwt_precondition(ctx: CheckContext, facts: JwtFacts, *, needs_target: bool 
     return None
 
 
+async def _jwt_target(ctx: CheckContext) -> tuple[JwtFacts, JwtTarget] | Result:
+    """The account's JWT and the request that needs it, or the skip or error that says why there is none."""
+    facts = await jwt_facts(ctx)
+    blocked = _jwt_precondition(ctx, facts)
+    if blocked or facts.target is None:
+        return blocked or ctx.skip(ctx.location, "no JWT target")
+    return facts, facts.target
+
+
 def _forgery_evidence(target: JwtTarget, response: Response, forged_header: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "account": target.account,
@@ -389,11 +398,10 @@ def _forgery_evidence(target: JwtTarget, response: Response, forged_header: Mapp
     references=(RFC8725, OWASP_JWT),
 )
 async def jwt_none(ctx: CheckContext) -> list[Result]:
-    facts = await jwt_facts(ctx)
-    blocked = _jwt_precondition(ctx, facts)
-    if blocked or facts.target is None:
-        return [blocked or ctx.skip(ctx.location, "no JWT target")]
-    target = facts.target
+    found = await _jwt_target(ctx)
+    if isinstance(found, Result):
+        return [found]
+    _, target = found
     location = ctx.http.url(target.path)
     statuses: list[str] = []
     for alg in NONE_SPELLINGS:
@@ -420,11 +428,10 @@ async def jwt_none(ctx: CheckContext) -> list[Result]:
     references=(RFC8725, OWASP_JWT),
 )
 async def jwt_signature_unchecked(ctx: CheckContext) -> list[Result]:
-    facts = await jwt_facts(ctx)
-    blocked = _jwt_precondition(ctx, facts)
-    if blocked or facts.target is None:
-        return [blocked or ctx.skip(ctx.location, "no JWT target")]
-    target = facts.target
+    found = await _jwt_target(ctx)
+    if isinstance(found, Result):
+        return [found]
+    _, target = found
     location = ctx.http.url(target.path)
     response = await _send_forged(ctx, target, tampered(target.token))
     if _accepted(target, response):
@@ -449,11 +456,10 @@ async def jwt_signature_unchecked(ctx: CheckContext) -> list[Result]:
     references=(RFC8725, OWASP_JWT),
 )
 async def jwt_expired_accepted(ctx: CheckContext) -> list[Result]:
-    facts = await jwt_facts(ctx)
-    blocked = _jwt_precondition(ctx, facts)
-    if blocked or facts.target is None:
-        return [blocked or ctx.skip(ctx.location, "no JWT target")]
-    target = facts.target
+    found = await _jwt_target(ctx)
+    if isinstance(found, Result):
+        return [found]
+    facts, target = found
     location = ctx.http.url(target.path)
     if target.token.alg not in HMAC_ALGORITHMS:
         return [ctx.skip(location, f"the token is signed with {target.token.alg}: re-signing needs the private key")]
