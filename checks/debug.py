@@ -7,7 +7,9 @@ wrongly typed submissions of the page's forms (in passive mode, never a form tha
 pays or sends). A second pass asks for the usual debug and documentation endpoints, each confirmed by its
 content and compared with the answer to a random path, so a catch-all route proves nothing. Every loop is
 bounded: at most `MAX_API_ROUTES` routes and `MAX_FORMS` forms, so a passive run stays within a few dozen
-requests. What comes back is matched against the table in `checks.debug_fingerprints`.
+requests. What comes back is matched against the table in `checks.debug_fingerprints`. `debug.dev-server`
+reads the shared root page for development-server signs (Vite, `next dev`) and sends one request at most:
+the Vite client the page names, confirmed by its content.
 """
 
 from __future__ import annotations
@@ -22,7 +24,16 @@ from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit
 
 from pydantic import Field
 
-from checks.debug_fingerprints import ENDPOINTS, FINGERPRINTS, SQL_FIX, Endpoint, Fingerprint, Signal
+from checks.debug_fingerprints import (
+    DEV_SERVER_FIX,
+    DEV_SERVERS,
+    ENDPOINTS,
+    FINGERPRINTS,
+    SQL_FIX,
+    Endpoint,
+    Fingerprint,
+    Signal,
+)
 from probe.accounts import parse_request_line
 from probe.config import Section
 from probe.context import CheckContext
@@ -477,3 +488,64 @@ def _endpoint_results(ctx: CheckContext, found: EndpointPass, which: str) -> lis
     note = " (the site answers unknown paths with one catch-all page; no endpoint differed from it)" if found.catch_all else ""
     return [ctx.passed(ctx.location, f"{total} known paths probed; none answered with its content{note}.")]
 
+
+
+@check(
+    id="debug.dev-server",
+    title="Not served by a development server",
+    severity=Severity.HIGH,
+    cwe=489,
+    summary="The live page is not served by a framework's development server (Vite dev server, `next dev`).",
+    risk="Development servers are built for one developer's machine: they serve unbundled source and source maps, "
+    "expose file-serving and transform endpoints (Vite's have had arbitrary file read bugs), show full error "
+    "overlays, run without production optimisations and fall over under real traffic.",
+    fix=DEV_SERVER_FIX,
+    references=("https://vite.dev/guide/static-deploy", "https://vite.dev/guide/cli#vite-preview",
+                "https://nextjs.org/docs/app/getting-started/deploying"),
+)
+async def dev_server(ctx: CheckContext) -> list[Result]:
+    page = await ctx.surface.page()
+    text = page.text
+    results: list[Result] = []
+    unconfirmed: list[str] = []
+    reported: set[str] = set()
+    for row in DEV_SERVERS:
+        found = row.matches(text)
+        if found is None or row.framework in reported:
+            continue
+        response = page
+        excerpt = _excerpt_at(text, found)
+        if row.confirm_path is not None:
+            # Only the page's own reference is fetched, and only once: a catch-all page that merely names the
+            # path is told apart by the content of what comes back.
+            url = urljoin(page.url, found.group("src") if "src" in found.groupdict() else row.confirm_path)
+            try:
+                response = await ctx.http.get(url)
+            except HttpError as exc:
+                results.append(ctx.error(url, f"the page loads {row.confirm_path} but fetching it failed: {exc}"))
+                continue
+            confirmed = row.confirmed_by(response.text) if response.status == 200 else None
+            if confirmed is None:
+                unconfirmed.append(f"{row.confirm_path} (answered {response.status} without {row.framework}'s code)")
+                continue
+            excerpt = _excerpt_at(response.text, confirmed)
+        reported.add(row.framework)
+        signs = [r.name for r in DEV_SERVERS if r.framework == row.framework and r.matches(text)]
+        results.append(ctx.fail(
+            response.url,
+            f"{row.framework} development server: {row.proves}.",
+            kind=f"{row.framework.lower().replace('.', '')}-dev-server",
+            evidence={**response.evidence(excerpt=excerpt), "framework": row.framework, "signals": signs,
+                      "fingerprint_source": row.source},
+            remediation=f"{row.setting}.",
+        ))
+    if results:
+        return results
+    note = f"; the page names {', '.join(unconfirmed)}" if unconfirmed else ""
+    return [ctx.passed(page.url, f"the page carries no sign of a development server ({len(DEV_SERVERS)} "
+                       f"signals: Vite, Next.js){note}.")]
+
+
+def _excerpt_at(text: str, found: re.Match[str], width: int = 240) -> str:
+    start = max(0, found.start() - width // 3)
+    return text[start:start + width]

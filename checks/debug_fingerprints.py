@@ -288,3 +288,64 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "springdoc: `springdoc.swagger-ui.enabled=false`; ASP.NET: call UseSwaggerUI only in Development", "info",
              "https://springdoc.org/#properties"),
 )
+
+
+DEV_SERVER_FIX = ("Build and serve the production output: `vite build` + a static host (`vite preview` is not for "
+                  "production either; serve dist/ from your platform); Next.js: `next build && next start`, "
+                  "NODE_ENV=production.")
+_VITE_FIX = ("Vite: `vite build` and serve dist/ from a static host or your platform (`vite preview` is not for "
+             "production either)")
+_NEXT_FIX = "Next.js: `next build && next start` with NODE_ENV=production (never `next dev`)"
+_VITE_CLIENT_SRC = "https://github.com/vitejs/vite/blob/main/packages/vite/src/client/client.ts"
+_NEXT_DEV_SRC = "https://github.com/vercel/next.js/blob/canary/packages/next/src/server/dev/next-dev-server.ts"
+
+
+@dataclass(frozen=True)
+class DevServer:
+    """One sign in the root page that a development server answers. When `confirm_path` is set the page only
+    names a resource; the sign counts once that resource, fetched, matches every `confirm_markers` regex (a
+    catch-all route echoes the name but cannot serve the dev client's code)."""
+
+    name: str
+    framework: str
+    markers: tuple[str, ...]
+    proves: str
+    setting: str
+    source: str
+    confirm_path: str | None = None
+    confirm_markers: tuple[str, ...] = ()
+    patterns: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
+    confirm_patterns: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "patterns", tuple(re.compile(m) for m in self.markers))
+        object.__setattr__(self, "confirm_patterns", tuple(re.compile(m) for m in self.confirm_markers))
+
+    def matches(self, text: str) -> re.Match[str] | None:
+        found = [p.search(text) for p in self.patterns]
+        return found[0] if all(found) else None
+
+    def confirmed_by(self, text: str) -> re.Match[str] | None:
+        found = [p.search(text) for p in self.confirm_patterns]
+        return found[0] if found and all(found) else None
+
+
+DEV_SERVERS: tuple[DevServer, ...] = (
+    DevServer("vite-client", "Vite", (r"""<script\b[^>]*\bsrc=["']?(?P<src>[^"'\s>]*/@vite/client)""",),
+              "the page loads /@vite/client and that module is Vite's HMR client: the Vite dev server answers "
+              "(unbundled source, source maps, and the dev server's file-serving and transform endpoints)",
+              _VITE_FIX, _VITE_CLIENT_SRC + " (injected by packages/vite/src/node/server/middlewares/indexHtml.ts)",
+              confirm_path="/@vite/client",
+              confirm_markers=(r"\[vite\] connecting\.\.\.", r"vite-hmr|import\.meta\.hot|createHotContext")),
+    DevServer("next-dev-build-id", "Next.js", (r"id=\"__NEXT_DATA__\"", r"\"buildId\"\s*:\s*\"development\""),
+              "__NEXT_DATA__ carries buildId \"development\": the page comes from `next dev`",
+              _NEXT_FIX, _NEXT_DEV_SRC + " (getBuildId returns 'development')"),
+    DevServer("next-dev-static", "Next.js", (r"/_next/static/development/",),
+              "the page loads /_next/static/development/ assets (the dev build manifest): `next dev` serves it",
+              _NEXT_FIX, "https://github.com/vercel/next.js/blob/canary/packages/next/src/server/dev/hot-reloader-webpack.ts"
+              " (development build manifest path)"),
+    DevServer("next-webpack-hmr", "Next.js", (r"/_next/webpack-hmr",),
+              "the page refers to /_next/webpack-hmr, the dev server's hot-reload socket",
+              _NEXT_FIX, "https://github.com/vercel/next.js/blob/canary/packages/next/src/client/dev/hot-reloader/"
+              "get-socket-url.ts (/_next/webpack-hmr)"),
+)

@@ -4,12 +4,15 @@ Express in development and production, a catch-all SPA, and the demo app."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from flask import Flask
+from flask import Flask, send_from_directory
 
+from checks.debug_fingerprints import DEV_SERVERS
 from fixtures.debug import fastapi_app, flask_app
 from fixtures.serve import serve_asgi, serve_command, serve_wsgi
 from probe.docs import explain_text
@@ -202,6 +205,87 @@ def test_catch_all_spa_yields_no_endpoint_failures(spa_report: Report) -> None:
     assert not [r for r in spa_report.results if r.status is Status.FAIL]
 
 
+# --- development servers: Vite live, Next.js from captured pages ---
+
+VITE_APP = NODE_DIR / "vite-app"
+PAGES = ROOT / "tests" / "data" / "debug_pages"
+
+
+def _vite_installed() -> None:
+    if not (NODE_DIR / "node_modules" / "vite").is_dir():
+        pytest.skip("node packages are not installed: npm install in fixtures/node (make test does it)")
+
+
+def _static(root: Path) -> Flask:
+    """The production build on a plain static host (what `vite build` output is meant for)."""
+    app = Flask(__name__)
+
+    @app.route("/", defaults={"path": "index.html"})
+    @app.route("/<path:path>")
+    def files(path: str) -> object:
+        return send_from_directory(root, path)
+
+    return app
+
+
+@pytest.fixture(scope="module")
+def vite_reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Report]:
+    _vite_installed()
+    only = ["debug.dev-server"]
+    reports: dict[str, Report] = {}
+    with serve_command(["node", "vite-app/dev-server.mjs"], cwd=NODE_DIR) as url:
+        reports["dev"] = scan(url, only=only, rate=200)
+    dist = tmp_path_factory.mktemp("vite-dist")
+    subprocess.run(["node", "node_modules/vite/bin/vite.js", "build", "vite-app", "--outDir", str(dist),
+                    "--emptyOutDir", "--logLevel", "warn"], cwd=NODE_DIR, check=True, timeout=120)
+    with serve_wsgi(_static(dist)) as url:
+        reports["build"] = scan(url, only=only, rate=200)
+    return reports
+
+
+def test_vite_dev_server_fails(vite_reports: dict[str, Report]) -> None:
+    report = vite_reports["dev"]
+    [found] = expect(report, "debug.dev-server", "fail")
+    assert found.kind == "vite-dev-server" and found.severity.value == "high"
+    assert found.location.endswith("/@vite/client")
+    assert "vite build" in found.remediation
+    assert "[vite]" in str(found.evidence)
+    # The shared page, then the one confirming fetch of /@vite/client.
+    assert report.requests_by_family == {"surface": 1, "debug": 1}
+
+
+def test_vite_production_build_passes(vite_reports: dict[str, Report]) -> None:
+    report = vite_reports["build"]
+    expect(report, "debug.dev-server", "pass")
+    assert report.requests_by_family == {"surface": 1}
+
+
+def test_catch_all_naming_the_vite_client_is_not_a_dev_server() -> None:
+    app = Flask(__name__)
+    index = '<!doctype html><script type="module" src="/@vite/client"></script><div id=app></div>'
+
+    @app.route("/", defaults={"path": ""})
+    @app.route("/<path:path>")
+    def catch_all(path: str) -> str:
+        return index
+
+    with serve_wsgi(app) as url:
+        report = scan(url, only=["debug.dev-server"], rate=200)
+    [result] = expect(report, "debug.dev-server", "pass")
+    assert "/@vite/client" in result.detail
+
+
+def _next_signals(page: str) -> set[str]:
+    text = (PAGES / page).read_text(encoding="utf-8")
+    return {row.name for row in DEV_SERVERS if row.framework == "Next.js" and row.matches(text)}
+
+
+def test_next_dev_page_matches_and_production_page_does_not() -> None:
+    assert _next_signals("nextjs_dev.html") == {"next-dev-build-id", "next-dev-static"}
+    assert _next_signals("nextjs_production.html") == set()
+    assert not any(row.matches((PAGES / "nextjs_production.html").read_text(encoding="utf-8")) for row in DEV_SERVERS)
+
+
 # --- the demo app ---
 
 
@@ -239,6 +323,7 @@ def test_demo_hardened_passes(demo_hardened: object) -> None:
     ("debug.sql-error", ["parameterised"]),
     ("debug.endpoint", ["management.endpoints.web.exposure.include", "phpinfo"]),
     ("debug.api-docs", ["docs_url=None"]),
+    ("debug.dev-server", ["vite build", "next build && next start", "NODE_ENV=production"]),
     ("input.server-error", ["pydantic", "express-validator"]),
 ])
 def test_explain_names_the_setting_per_framework(check_id: str, settings: list[str]) -> None:
