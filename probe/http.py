@@ -32,6 +32,7 @@ from probe.redact import Redactor
 log = logging.getLogger("probe.http")
 
 MAX_REDIRECTS = 5
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # A target may ask us to wait; we wait at most this long per request, and never past the deadline.
 MAX_BACKOFF_S = 30.0
 # Distinct paths that may ask for a long back-off before the whole host is left alone.
@@ -74,6 +75,10 @@ class BackedOff(HttpError):
 
 class RequestFailed(HttpError):
     """Connection refused, DNS failure, timeout, TLS failure, broken response."""
+
+
+class ConnectionDropped(RequestFailed):
+    """The connection closed before any response arrived."""
 
 
 class Scope:
@@ -314,7 +319,16 @@ class HttpClient:
             await self._wait_backoff(host)
             self._take_budget(family)
             await self._wait_pace()
-            response = await self._transfer(method, url, host, headers, params, json, data, content, max_bytes)
+            try:
+                response = await self._transfer(method, url, host, headers, params, json, data, content, max_bytes)
+            except ConnectionDropped:
+                # A pooled keep-alive connection the server closed as we sent (servers close after an app
+                # error): no answer was read, so a request that changes nothing is sent once more.
+                if method.upper() not in IDEMPOTENT_METHODS:
+                    raise
+                self._take_budget(family)
+                await self._wait_pace()
+                response = await self._transfer(method, url, host, headers, params, json, data, content, max_bytes)
             if not (honour_retry_after and attempt == 0 and response.status in (429, 503)):
                 return response
             delay = retry_after_seconds(response.header("retry-after"))
@@ -397,7 +411,10 @@ class HttpClient:
                     request = self._client.build_request(
                         method, url, headers=headers, params=params, json=json, data=data, content=content
                     )
-                    upstream = await self._client.send(request, stream=True)
+                    try:
+                        upstream = await self._client.send(request, stream=True)
+                    except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
+                        raise ConnectionDropped(f"{method} {shown}: {describe_transport_error(exc)}") from None
                     try:
                         body, truncated = await _read_capped(upstream, cap)
                     finally:

@@ -194,3 +194,21 @@ async def test_long_retry_after_on_one_route_stops_that_route_then_the_host() ->
         finally:
             await client.aclose()
     assert [r.path for r in target.requests] == ["/api/login", "/page", "/api/a", "/api/b"]
+
+
+async def test_a_dropped_connection_is_retried_once_for_safe_methods_only() -> None:
+    async def drop_every_other(request: Request, writer: asyncio.StreamWriter) -> None:
+        if len(target.requests) % 2 == 0:
+            writer.write(response(200, b"ok"))
+
+    with raw_server(drop_every_other) as target:
+        client = make_client(target.url)
+        try:
+            got = await client.request("GET", target.url + "/", family="t")
+            with pytest.raises(RequestFailed, match="without sending a response|disconnected"):
+                await client.request("POST", target.url + "/", family="t", content=b"{")
+        finally:
+            await client.aclose()
+    assert got.status == 200
+    assert [r.method for r in target.requests] == ["GET", "GET", "POST"]
+    assert client.sent == 3
