@@ -205,7 +205,7 @@ async def test_a_dropped_connection_is_retried_once_for_safe_methods_only() -> N
         client = make_client(target.url)
         try:
             got = await client.request("GET", target.url + "/", family="t")
-            with pytest.raises(RequestFailed, match="without sending a response|disconnected"):
+            with pytest.raises(RequestFailed, match=r"without sending a response|disconnected"):
                 await client.request("POST", target.url + "/", family="t", content=b"{")
         finally:
             await client.aclose()
