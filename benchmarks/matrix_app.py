@@ -6,10 +6,9 @@ Vulnerable twin: any request, logged in or not, reads any record by id. Hardened
 looked up by owner; someone else's id is a 404, no token is a 401.
 
 Starlette on uvicorn keeps connections alive, as production servers do; Werkzeug's development server
-closes every connection, so on it the benchmark would mostly measure TCP set-up. The listening socket is
-made here with IPPROTO_TCP: asyncio turns Nagle's algorithm off only on sockets whose protocol says TCP, and
-with it on every keep-alive response waits ~40 ms for a delayed ACK (fixtures.serve.serve_asgi binds with
-protocol 0 and shows exactly that stall).
+closes every connection, so on it the benchmark would mostly measure TCP set-up. It is served by
+`fixtures.serve.serve_asgi`, whose socket names TCP so that asyncio turns Nagle's algorithm off (otherwise
+every keep-alive response waits ~40 ms for a delayed ACK).
 
 Records are about 1 KB of JSON (a title, a paragraph, tags, timestamps), so a scanner that holds every
 body it received shows it in its peak memory. Ids are UUIDs: the matrix requests each record as its
@@ -21,9 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from fixtures.serve import ASGI_START_TIMEOUT, HOST, STOP_TIMEOUT
+from fixtures.serve import serve_asgi
 
 VARIANTS = ("vulnerable", "hardened")
 _WORDS = ("invoice", "quarterly", "contract", "renewal", "payroll", "roadmap", "migration", "customer", "pricing",
@@ -162,29 +158,6 @@ def config_text(seed: Seed) -> str:
     return "\n".join(lines) + "\n"
 
 
-@contextlib.contextmanager
-def _serve(app: Starlette) -> Iterator[str]:
-    import uvicorn
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind((HOST, 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host=HOST, port=port, log_level="warning", timeout_graceful_shutdown=2))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"matrix-{port}", daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + ASGI_START_TIMEOUT
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the matrix fixture's uvicorn did not start")
-            time.sleep(0.01)
-        yield f"http://{HOST}:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=STOP_TIMEOUT)
-        sock.close()
-
-
 @dataclass(frozen=True)
 class Running:
     url: str
@@ -198,5 +171,5 @@ def running(variant: str, collections: int, workdir: Path) -> Iterator[Running]:
     seed = make_seed(collections)
     config = workdir / f"matrix-{variant}-{collections}.toml"
     config.write_text(config_text(seed))
-    with _serve(create_app(variant, seed)) as url:
+    with serve_asgi(create_app(variant, seed)) as url:
         yield Running(url=url, config=config, env=seed.env)

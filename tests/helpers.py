@@ -4,6 +4,7 @@ keep the id a string literal in the call."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -51,3 +52,16 @@ def expect(report: Report, check_id: str, status: str) -> list[Result]:
     matching = [r for r in found if r.status is wanted]
     assert matching, f"{check_id}: expected {status}, got {shown}"
     return matching
+
+
+def toml_value(value: object) -> str:
+    """A TOML literal for generated config values (tests write random tables with it)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{json.dumps(k)} = {toml_value(v)}" for k, v in value.items()) + " }"
+    return repr(value)

@@ -9,7 +9,6 @@ so nothing leaves the machine.
 
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -19,6 +18,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from probe import cli
+from tests.helpers import toml_value
 
 CLOSED = "127.0.0.1:9"  # the discard port: nothing listens on it here
 QUICK = ("--only", "headers", "--timeout", "1", "--max-duration", "3", "--format", "json=-")
@@ -112,18 +112,6 @@ def test_any_choice_flag_is_used_or_refused_in_one_line(flag: str, value: str) -
     code, stderr = run("scan", f"http://{CLOSED}", "--timeout", "1", "--max-duration", "3", flag, value)
     # A value that happens to be valid scans the closed port; --format console=PATH may even write a file.
     assert_clean(code, stderr)
-
-
-def toml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{json.dumps(k)} = {toml_value(v)}" for k, v in value.items()) + " }"
-    return repr(value)
 
 
 values = st.recursive(

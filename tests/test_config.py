@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from hypothesis import strategies as st
 from probe import api
 from probe.config import ConfigError, load
 from probe.registry import load as load_registry
+from tests.helpers import toml_value
 
 SECTIONS = api.sections(load_registry())
 
@@ -93,16 +93,6 @@ toml_scalars = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False),
     st.lists(st.integers(min_value=-1000, max_value=1000), max_size=3),
 )
-
-
-def toml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    return repr(value)
 
 
 @settings(max_examples=80, deadline=None)

@@ -7,8 +7,9 @@ and a console-only scan never pay for XML, JSON Schema-shaped output or SARIF.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from probe.model import Report, Result, Severity, sort_key
+from probe.model import Report, Result, Severity, Status, sort_key
 
 FORMATS = ("console", "json", "sarif", "junit", "markdown", "html")
 
@@ -33,6 +34,29 @@ def ordered(results: Iterable[Result]) -> list[Result]:
     """Failing first, worst first; kind and fingerprint break the remaining ties so the order
     never depends on which check happened to finish first."""
     return sorted(results, key=lambda r: (*sort_key(r), r.kind, r.fingerprint))
+
+
+@dataclass(frozen=True)
+class Grouped:
+    """A report's results as every human-facing format lists them, each group in `ordered` order."""
+
+    failures: list[Result]
+    errors: list[Result]
+    skips: list[Result]
+    passes: list[Result]
+    suppressed: list[Result]
+
+
+def grouped(results: Iterable[Result]) -> Grouped:
+    everything = ordered(results)
+    live = [r for r in everything if not r.suppressed]
+    return Grouped(
+        failures=[r for r in live if r.status is Status.FAIL],
+        errors=[r for r in live if r.status is Status.ERROR],
+        skips=[r for r in live if r.status is Status.SKIP],
+        passes=[r for r in live if r.status is Status.PASS],
+        suppressed=[r for r in everything if r.suppressed],
+    )
 
 
 def render(report: Report, fmt: str, *, fail_on: Severity = Severity.HIGH, allow_errors: bool = False) -> str:

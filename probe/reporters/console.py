@@ -16,7 +16,7 @@ from rich.padding import Padding
 from rich.text import Text
 
 from probe.model import Report, Result, Severity, Status
-from probe.reporters import ordered
+from probe.reporters import grouped
 
 WIDTH = 100
 
@@ -32,13 +32,10 @@ _SEVERITY_STYLE = {
 def renderable(
     report: Report, *, fail_on: Severity = Severity.HIGH, allow_errors: bool = False, verbose: bool = False
 ) -> RenderableType:
-    results = ordered(report.results)
-    live = [r for r in results if not r.suppressed]
-    failures = [r for r in live if r.status is Status.FAIL]
-    errors = [r for r in live if r.status is Status.ERROR]
-    skips = [r for r in live if r.status is Status.SKIP]
-    passes = [r for r in live if r.status is Status.PASS]
-    suppressed = [r for r in results if r.suppressed]
+    groups = grouped(report.results)
+    failures, errors, skips, passes, suppressed = (
+        groups.failures, groups.errors, groups.skips, groups.passes, groups.suppressed
+    )
 
     parts: list[RenderableType] = [_header(report)]
     if failures:

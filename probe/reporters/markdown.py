@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from html import escape
 
 from probe.model import Report, Result, Severity, Status
-from probe.reporters import docs_url, ordered
+from probe.reporters import docs_url, grouped
 from probe.reporters.json import iso_utc
 
 _CELL_LIMIT = 300
@@ -27,13 +27,10 @@ _MARKDOWN_SPECIAL = re.compile(r"[\\`*\[\]|~]")
 
 
 def render(report: Report, *, fail_on: Severity = Severity.HIGH, allow_errors: bool = False) -> str:
-    results = ordered(report.results)
-    live = [r for r in results if not r.suppressed]
-    failures = [r for r in live if r.status is Status.FAIL]
-    errors = [r for r in live if r.status is Status.ERROR]
-    skips = [r for r in live if r.status is Status.SKIP]
-    passes = [r for r in live if r.status is Status.PASS]
-    suppressed = [r for r in results if r.suppressed]
+    groups = grouped(report.results)
+    failures, errors, skips, passes, suppressed = (
+        groups.failures, groups.errors, groups.skips, groups.passes, groups.suppressed
+    )
     blocking = report.gate_failures(fail_on, allow_errors)
 
     lines = [*_headline(report, blocking, fail_on, allow_errors), ""]
