@@ -24,9 +24,9 @@ from typing import Any
 import jwt
 
 from checks.idor import (
-    MAX_ANON_IDS,
     ResourceSettings,
     carries_record,
+    how,
     login_note,
     matrix,
     others_of,
@@ -91,31 +91,20 @@ async def unauthenticated_access(ctx: CheckContext) -> list[Result]:
         return [skipped]
     m = await matrix(ctx)
     results: list[Result] = []
-    for p in m.prepared:
-        status = resource_status(ctx, p)
+    for t in m.tested:
+        status = resource_status(ctx, t)
         if status:
             results.append(status)
             continue
-        location = ctx.http.url(p.resource.path)
-        seen = [("no credentials", m.outcome(None, r.path)) for r in p.records[:MAX_ANON_IDS]]
-        leak = None
-        for record, (_, outcome) in zip(p.records, seen, strict=False):
-            match = carries_record(outcome.response, record.owner_view, generic=p.generic) if outcome.response else None
-            if match and outcome.response is not None:
-                leak = (record, outcome.response, match)
-                break
-        if leak:
-            record, response, match = leak
-            results.append(ctx.fail(location, f"{record.path} returned {p.resource.owner}'s data with no credentials "
-                                              f"({response.status}, {match.how.replace('-', ' ')}).",
-                                    kind="no-credentials", evidence=pair_evidence(record.owner_view, response, match)))
+        location, owner = ctx.http.url(t.resource.path), t.resource.owner
+        if t.anonymous.leaks:
+            leak = t.anonymous.leaks[0]
+            results.append(ctx.fail(location, f"{leak.path} returned {owner}'s data with no credentials ({how(leak)}).",
+                                    kind="no-credentials", evidence=pair_evidence(leak)))
             continue
-        tested = sum(1 for _, o in seen if o.response is not None)
-        doubtful = unsure(ctx, location, p.resource.label, m, seen, tested)
-        statuses = sorted({str(o.response.status) for _, o in seen if o.response is not None})
-        results.append(doubtful or ctx.passed(location, f"{len(seen)} of {p.resource.owner}'s records requested with "
-                                                        f"no credentials: none came back "
-                                                        f"(statuses {', '.join(statuses)})."))
+        results.append(unsure(ctx, location, t.resource.label, t.anonymous) or ctx.passed(
+            location, f"{t.anonymous.sent} of {owner}'s records requested with no credentials: none came back "
+                      f"(statuses {t.anonymous.statuses})."))
     return results
 
 
@@ -143,40 +132,28 @@ async def missing_role_check(ctx: CheckContext) -> list[Result]:
                                        "account with role = \"admin\") to test it")]
     m = await matrix(ctx)
     results: list[Result] = []
-    for p in (p for p in m.prepared if p.resource.role):
-        status = resource_status(ctx, p)
+    for t in (t for t in m.tested if t.resource.role):
+        status = resource_status(ctx, t)
         if status:
             results.append(status)
             continue
-        location = ctx.http.url(p.resource.path)
-        actors = [a for a in others_of(ctx, p.resource.owner, m.login_errors) if ctx.accounts.role(a) != p.resource.role]
+        location, owner, role = ctx.http.url(t.resource.path), t.resource.owner, t.resource.role
+        actors = [a for a in others_of(ctx, owner, m.login_errors) if ctx.accounts.role(a) != role]
         if not actors:
-            failed = [n for n in m.login_errors if ctx.accounts.role(n) != p.resource.role]
+            failed = [n for n in m.login_errors if ctx.accounts.role(n) != role]
             report = ctx.error if failed else ctx.skip
-            results.append(report(location, f"{p.resource.label}: needs an account without role "
-                                             f"{p.resource.role!r} that can log in.{login_note(m)}"))
+            results.append(report(location, f"{t.resource.label}: needs an account without role {role!r} that can "
+                                             f"log in.{login_note(m)}"))
             continue
-        seen = [(a, m.outcome(a, r.path)) for r in p.records for a in actors]
-        leak = None
-        for record in p.records:
-            for actor in actors:
-                outcome = m.outcome(actor, record.path)
-                match = carries_record(outcome.response, record.owner_view, not_theirs=p.own_views.get(actor, ()),
-                                       generic=p.generic) if outcome.response else None
-                if match and outcome.response is not None and leak is None:
-                    leak = (actor, record, outcome.response, match)
-        if leak:
-            actor, record, response, match = leak
-            results.append(ctx.fail(location, f"{actor} (role {ctx.accounts.role(actor)!r}) got what "
-                                              f"{p.resource.owner} (role {p.resource.role!r}) sees at {record.path} "
-                                              f"({response.status}, {match.how.replace('-', ' ')}).",
-                                    kind="missing-role-check", evidence=pair_evidence(record.owner_view, response, match)))
+        if t.across.leaks:
+            leak = t.across.leaks[0]
+            results.append(ctx.fail(location, f"{leak.who} (role {ctx.accounts.role(leak.who)!r}) got what {owner} "
+                                              f"(role {role!r}) sees at {leak.path} ({how(leak)}).",
+                                    kind="missing-role-check", evidence=pair_evidence(leak)))
             continue
-        tested = sum(1 for _, o in seen if o.response is not None and not o.untrusted)
-        doubtful = unsure(ctx, location, p.resource.label, m, seen, tested)
-        statuses = sorted({str(o.response.status) for _, o in seen if o.response is not None})
-        results.append(doubtful or ctx.passed(location, f"{', '.join(actors)} requested {p.resource.label}: refused "
-                                                        f"(statuses {', '.join(statuses)}).{login_note(m)}"))
+        results.append(unsure(ctx, location, t.resource.label, t.across) or ctx.passed(
+            location, f"{', '.join(actors)} requested {t.resource.label}: refused "
+                      f"(statuses {t.across.statuses}).{login_note(m)}"))
     return results
 
 

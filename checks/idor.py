@@ -8,7 +8,8 @@ One shared pass (the *matrix*, memoised as `idor:matrix`) feeds `idor.cross-acco
 2. each `[[resources]]` entry yields its owner's ids (configured, or from the owner's own `list`
    request) and the owner's own view of each record: the baseline a leak is compared against;
 3. the other accounts, no account at all, and (for `role = "admin"` resources) accounts without the
-   role request the same records; the first other account also walks neighbouring integer ids;
+   role request the same records; the first other account also walks neighbouring integer ids, once
+   per id space (resources whose ids come from the same list share one walk);
 4. bodies are compared, not status codes: a response *carries the owner's record* when it is the
    owner's own view, or shares at least two of the owner's values that the other account's own data
    and a request for a missing id do not have. An empty list, a generic page, a login redirect or
@@ -17,7 +18,8 @@ One shared pass (the *matrix*, memoised as `idor:matrix`) feeds `idor.cross-acco
 Each account's control request (its `control`, else the first resource's list request) is repeated
 after every batch: when it stops succeeding, that batch's results are `error`, and the account sends
 nothing more. Every step is bounded; the HTTP client's budget bounds the whole; what was not reached
-is reported.
+is reported. Resources stream through the matrix a unit at a time (see "the matrix" below), so its
+memory does not grow with their number.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import re
 import secrets
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -218,16 +220,74 @@ def missing_id(known: Sequence[str]) -> str:
 
 
 # --- the matrix -------------------------------------------------------------------------------------
+#
+# The matrix streams: resources are taken one *unit* at a time (the resources that share a request: the
+# same path template or the same list request), prepared, probed, judged, and released, so that what it
+# holds does not grow with the number of resources. Each answer is judged the moment it arrives; only its
+# verdict outlives it, with the evidence a failure shows. Units run in the order of their first resource
+# in the configuration; when the budget runs out, the resources not reached yet are reported as such.
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Outcome:
-    """What one planned request got: a response, or why there is none. `untrusted`: the actor's session
-    was lost around it, so a refusal may mean "logged out" rather than "not allowed"."""
+    """One request of the matrix as judged when it arrived (its body is not kept), or why there is no answer.
+    `match`: it carries the owner's record; `evidence` is then its excerpt and `baseline` the owner's own view's.
+    `untrusted`: the actor's session was lost around it, so a refusal may mean "logged out", not "not allowed"."""
 
-    response: Response | None = None
+    who: str
+    path: str
+    record_id: str | None
+    status: int | None = None
+    match: Match | None = None
+    evidence: dict[str, Any] | None = None
+    baseline: dict[str, Any] | None = None
     problem: str | None = None
     untrusted: bool = False
+
+
+# A walked id that is none of the owner's known records is a hit when its answer names the id (names_record).
+NAMES_THE_ID = Match("names-the-id", (), ())
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """The requests of one question about a resource, summed up when its unit is released: the leaks (only
+    the first with its evidence), the statuses seen, and what could not be judged."""
+
+    sent: int = 0
+    judged: int = 0  # answered, by a session that was still working
+    statuses: str = ""
+    leaks: tuple[Outcome, ...] = ()
+    problems: tuple[str, ...] = ()  # distinct "who: why"
+    unjudged: int = 0
+
+    @classmethod
+    def of(cls, outcomes: Sequence[Outcome]) -> Tally:
+        leaks = [o for o in outcomes if o.match]
+        return cls(
+            sent=len(outcomes),
+            judged=sum(1 for o in outcomes if o.status is not None and not o.untrusted),
+            statuses=", ".join(sorted({str(o.status) for o in outcomes if o.status is not None})),
+            leaks=tuple(o if i == 0 else replace(o, evidence=None, baseline=None) for i, o in enumerate(leaks)),
+            problems=tuple(dict.fromkeys(f"{o.who}: {o.problem}" for o in outcomes if o.problem)),
+            unjudged=sum(1 for o in outcomes if o.problem),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Tested:
+    """A resource after the matrix: what the four checks report on, without any response body."""
+
+    resource: ResourceSettings
+    problem: str | None = None  # an error: the resource could not be prepared or reached
+    unusable: str | None = None  # a skip: nothing to test (no ids, owner cannot read them)
+    records: int = 0
+    integer_ids: bool = False
+    walk: bool = True  # False for routes found in the OpenAPI document: their ids were guessed
+    walked_with: str | None = None  # the resource whose walk covered the same ids
+    across: Tally = Tally()  # each other account (without the role, for a role resource) × each record
+    anonymous: Tally = Tally()
+    walked: Tally = Tally()
 
 
 @dataclass
@@ -243,9 +303,14 @@ class Record:
         return self.resource.at(self.record_id)
 
 
-@dataclass
+Key = tuple[str | None, str]  # (account or None for no credentials, path)
+Target = Record | str  # what an answer is judged against: a record's owner view, or a walked id without one
+
+
+@dataclass(eq=False)  # identity: one request can be planned by several resources of a unit
 class Prepared:
-    """A resource ready to be tested, or the reason it cannot be."""
+    """A resource of the unit being tested: its baselines (held only while its unit is), its planned requests
+    and their judged outcomes."""
 
     resource: ResourceSettings
     records: list[Record] = field(default_factory=list)
@@ -254,25 +319,29 @@ class Prepared:
     own_views: dict[str, list[Response]] = field(default_factory=dict)  # other account → its own data
     generic: Response | None = None
     walk: bool = True
-    problem: str | None = None  # an error: the resource could not be prepared
-    unusable: str | None = None  # a skip: nothing to test (no ids, owner cannot read them)
+    walked_with: str | None = None
+    problem: str | None = None
+    unusable: str | None = None
+    across: list[Key] = field(default_factory=list)
+    anonymous: list[Key] = field(default_factory=list)
+    walked: list[Key] = field(default_factory=list)
+    outcomes: dict[Key, Outcome] = field(default_factory=dict)
+
+    def tested(self) -> Tested:
+        if self.problem or self.unusable:
+            return Tested(self.resource, problem=self.problem, unusable=self.unusable)
+        return Tested(self.resource, records=len(self.records), integer_ids=any(map(is_integer_id, self.owner_ids)),
+                      walk=self.walk, walked_with=self.walked_with,
+                      across=Tally.of([self.outcomes[k] for k in self.across]),
+                      anonymous=Tally.of([self.outcomes[k] for k in self.anonymous]),
+                      walked=Tally.of([self.outcomes[k] for k in self.walked]))
 
 
-Key = tuple[str | None, str]  # (account or None for no credentials, path)
-
-
-@dataclass
+@dataclass(frozen=True)
 class Matrix:
-    prepared: list[Prepared]
-    outcomes: dict[Key, Outcome]
+    tested: tuple[Tested, ...]
     login_errors: dict[str, str]
     no_control: tuple[str, ...]
-    unreached: dict[Key, str]
-
-    def outcome(self, actor: str | None, path: str) -> Outcome:
-        if (actor, path) in self.unreached:
-            return Outcome(problem=self.unreached[(actor, path)])
-        return self.outcomes.get((actor, path), Outcome(problem="not planned"))
 
 
 async def _get(ctx: CheckContext, actor: str | None, path: str, method: str = "GET") -> Response:
@@ -283,13 +352,32 @@ async def _get(ctx: CheckContext, actor: str | None, path: str, method: str = "G
     return await ctx.accounts.request(http, actor, method, path, follow_redirects=False)
 
 
-async def _list(ctx: CheckContext, actor: str, method: str, path: str) -> Response:
-    # Resources often share a list (/api/notes feeds /api/notes/{id} and /api/notes/{id}/export): ask once per account.
-    return await ctx.memo.get(f"idor:list:{actor}:{method} {path}", lambda: _get(ctx, actor, path, method))
+def units(resources: Sequence[ResourceSettings]) -> list[list[ResourceSettings]]:
+    """Resources that share a request (a path template, a list request) in one unit, in order of first appearance.
+    /api/notes feeds both /api/notes/{id} and /api/notes/{id}/export: its answers are asked for once."""
+    parent = list(range(len(resources)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    first: dict[str, int] = {}
+    for index, resource in enumerate(resources):
+        for shared in (resource.path, resource.list_request):
+            if shared is not None and shared in first:
+                a, b = root(index), root(first[shared])
+                parent[max(a, b)] = min(a, b)  # the root is always the unit's first resource
+            elif shared is not None:
+                first[shared] = index
+    grouped: dict[int, list[ResourceSettings]] = {}
+    for index, resource in enumerate(resources):
+        grouped.setdefault(root(index), []).append(resource)
+    return list(grouped.values())
 
 
 async def _prepare(ctx: CheckContext, resource: ResourceSettings, login_errors: dict[str, str],
-                   baselines: dict[str, Response]) -> Prepared:
+                   baselines: dict[str, Response], lists: dict[str, Response]) -> Prepared:
     # Each account's control answer (its whoami, its own list) is its own data: never a leak when seen again.
     prepared = Prepared(resource, own_views={n: [r] for n, r in baselines.items() if n != resource.owner})
     owner = resource.owner
@@ -302,16 +390,23 @@ async def _prepare(ctx: CheckContext, resource: ResourceSettings, login_errors: 
     if resource.role and ctx.accounts.role(owner) != resource.role:
         prepared.problem = f"owner {owner!r} must have role = {resource.role!r} to show what the route holds"
         return prepared
+
+    async def listed(actor: str, method: str, path: str) -> Response:
+        key = f"{actor} {method} {path}"
+        if key not in lists:
+            lists[key] = await _get(ctx, actor, path, method)
+        return lists[key]
+
     ids = [str(i) for i in resource.ids]
     if resource.list_request:
         method, path = parse_request_line(resource.list_request)
-        listed = await _list(ctx, owner, method, path)
-        if not 200 <= listed.status < 300 or listed.json() is None:
-            prepared.problem = f"{owner}'s own list {method} {path} answered {listed.status} without JSON"
+        mine = await listed(owner, method, path)
+        if not 200 <= mine.status < 300 or mine.json() is None:
+            prepared.problem = f"{owner}'s own list {method} {path} answered {mine.status} without JSON"
             return prepared
-        ids += [str(v) for v in json_path(listed.json(), resource.ids_at) if isinstance(v, (str, int))]
+        ids += [str(v) for v in json_path(mine.json(), resource.ids_at) if isinstance(v, (str, int))]
         for other in (n for n in ctx.accounts.names if n != owner and n not in login_errors):
-            theirs = await _list(ctx, other, method, path)
+            theirs = await listed(other, method, path)
             if 200 <= theirs.status < 300:
                 prepared.own_views.setdefault(other, []).append(theirs)
                 prepared.own_ids[other] = [str(v) for v in json_path(theirs.json(), resource.ids_at)
@@ -337,45 +432,48 @@ async def _prepare(ctx: CheckContext, resource: ResourceSettings, login_errors: 
     return prepared
 
 
-async def _openapi_resources(ctx: CheckContext, prepared: list[Prepared], baselines: dict[str, Response],
-                             login_errors: dict[str, str]) -> list[Prepared]:
-    """GET routes of a served OpenAPI document with one path parameter, not configured already, tried with ids
-    harvested from the owner's own answers; those the owner can read join the matrix (without the walk)."""
-    ready = [p for p in prepared if p.records]
-    doc = await ctx.surface.openapi() if ready else None
-    if not doc:
-        return []
-    owner = ready[0].resource.owner
-    configured = {_PARAM.sub("{id}", p.resource.path) for p in prepared}
-    answers = [baselines[owner]] if owner in baselines else []
-    answers += [r.owner_view for p in ready if p.resource.owner == owner for r in p.records]
-    found: list[Prepared] = []
-    servers = doc.get("servers")
-    first = servers[0] if isinstance(servers, list) and servers and isinstance(servers[0], dict) else {}
-    base = urlsplit(str(first.get("url", ""))).path.rstrip("/")
-    for route, operations in list(doc["paths"].items())[:200]:
-        params = _PARAM.findall(route) if isinstance(route, str) else []
-        if len(params) != 1 or not isinstance(operations, dict) or "get" not in operations:
-            continue
-        path = base + _PARAM.sub("{id}", route)
-        if path in configured or len(found) >= MAX_OPENAPI_ROUTES:
-            continue
-        ids = harvest(answers, params[0])
-        if not ids:
-            continue
-        resource = ResourceSettings(path=path, owner=owner, ids=tuple(ids), name=f"{path} (from the OpenAPI document)")
-        candidate = await _prepare(ctx, resource, login_errors, baselines)
-        candidate.walk = False  # harvested ids may not even be this route's kind of id: no walk around them
-        if candidate.records:
-            found.append(candidate)
-    return found
+@dataclass
+class Harvest:
+    """Candidate ids for the OpenAPI document's routes, taken from one owner's own answers as they pass (its
+    control answer, then its records' views in order): per parameter name the first MAX_HARVESTED values, so no
+    answer is kept for it."""
+
+    owner: str
+    routes: list[tuple[str, str]]  # (path with {id}, the parameter's name)
+    found: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, answer: Response) -> None:
+        wanted = {"id", *(param for _, param in self.routes)}
+        for key, value in sorted(leaves(answer.json())):
+            values = self.found.setdefault(key, []) if key in wanted else []
+            if key in wanted and len(values) < MAX_HARVESTED and value not in values:
+                values.append(value)
+
+    def ids_for(self, param: str) -> list[str]:
+        """Values under the parameter's name, else under `id`."""
+        return list(self.found.get(param) or self.found.get("id") or [])
 
 
-def harvest(answers: Iterable[Response], param: str) -> list[str]:
-    """Values the owner's own answers hold under the parameter's name, else under `id`: bounded."""
-    pairs = [leaf for answer in answers for leaf in sorted(leaves(answer.json()))]
-    named = [v for k, v in pairs if k == param] or [v for k, v in pairs if k == "id"]
-    return list(dict.fromkeys(named))[:MAX_HARVESTED]
+async def _harvest(ctx: CheckContext, owner: str, baselines: dict[str, Response]) -> Harvest:
+    """GET routes of a served OpenAPI document with one path parameter that no [[resources]] entry names."""
+    doc = await ctx.surface.openapi()
+    routes: list[tuple[str, str]] = []
+    if doc:
+        resources: list[ResourceSettings] = ctx.section("resources")
+        configured = {_PARAM.sub("{id}", r.path) for r in resources}
+        servers = doc.get("servers")
+        first = servers[0] if isinstance(servers, list) and servers and isinstance(servers[0], dict) else {}
+        base = urlsplit(str(first.get("url", ""))).path.rstrip("/")
+        for route, operations in list(doc["paths"].items())[:200]:
+            params = _PARAM.findall(route) if isinstance(route, str) else []
+            if len(params) == 1 and isinstance(operations, dict) and "get" in operations:
+                path = base + _PARAM.sub("{id}", route)
+                if path not in configured:
+                    routes.append((path, params[0]))
+    harvest = Harvest(owner, routes)
+    if owner in baselines:
+        harvest.add(baselines[owner])
+    return harvest
 
 
 def others_of(ctx: CheckContext, owner: str, login_errors: dict[str, str]) -> list[str]:
@@ -392,25 +490,60 @@ def walk_ids(prepared: Prepared, walker: str) -> list[str]:
     return [str(i) for i in sorted(window) if str(i) not in mine][:MAX_WALK]
 
 
-def plan(ctx: CheckContext, prepared: list[Prepared], login_errors: dict[str, str]) -> list[Key]:
-    """Every request of the matrix once, in an order that tests every resource early."""
-    keys: list[Key] = []
-    for p in prepared:
-        if p.problem or p.unusable:
+def plan(ctx: CheckContext, unit: list[Prepared], login_errors: dict[str, str]) -> dict[Key, list[tuple[Prepared, Target]]]:
+    """Every request of a unit once (cross-account and no-credential requests first, then the walks), with what
+    each resource that planned it judges it against. An id space is walked once: a resource whose ids come from
+    the same source as an earlier one's (same owner, same list or ids) names that walk instead."""
+    keys: dict[Key, list[tuple[Prepared, Target]]] = {}
+
+    def add(p: Prepared, into: list[Key], key: Key, target: Target) -> None:
+        into.append(key)
+        if all(q is not p for q, _ in keys.setdefault(key, [])):
+            keys[key].append((p, target))
+
+    ready = [p for p in unit if not (p.problem or p.unusable)]
+    for p in ready:
+        actors = others_of(ctx, p.resource.owner, login_errors)
+        if p.resource.role:
+            actors = [a for a in actors if ctx.accounts.role(a) != p.resource.role]
+        for record in p.records:
+            for actor in actors:
+                add(p, p.across, (actor, record.path), record)
+        for record in p.records[:MAX_ANON_IDS]:
+            add(p, p.anonymous, (None, record.path), record)
+    walks: dict[tuple[Any, ...], str] = {}
+    for p in ready:
+        resource = p.resource
+        walker = next(iter(others_of(ctx, resource.owner, login_errors)), None)
+        if resource.role or not resource.templated or not p.walk or walker is None:
             continue
-        resource, owner = p.resource, p.resource.owner
-        actors = others_of(ctx, owner, login_errors)
-        if resource.role:
-            actors = [a for a in actors if ctx.accounts.role(a) != resource.role]
-        keys += [(actor, r.path) for r in p.records for actor in actors]
-        keys += [(None, r.path) for r in p.records[:MAX_ANON_IDS]]
-    for p in prepared:
-        if p.problem or p.unusable or p.resource.role or not p.resource.templated or not p.walk:
+        source = (resource.owner, resource.list_request, resource.ids_at, resource.ids)
+        if source in walks:
+            p.walked_with = walks[source]
             continue
-        walker = next(iter(others_of(ctx, p.resource.owner, login_errors)), None)
-        if walker is not None:
-            keys += [(walker, p.resource.at(i)) for i in walk_ids(p, walker)]
-    return list(dict.fromkeys(keys))
+        walks[source] = resource.label
+        views = {r.record_id: r for r in p.records}
+        for record_id in walk_ids(p, walker):
+            add(p, p.walked, (walker, resource.at(record_id)), views.get(record_id, record_id))
+    return keys
+
+
+def _subject(target: Target) -> str | None:
+    return target.record_id if isinstance(target, Record) else target
+
+
+def judge(p: Prepared, key: Key, target: Target, response: Response) -> Outcome:
+    actor, path = key
+    mine = p.own_views.get(actor, []) if actor is not None else []
+    if isinstance(target, Record):
+        match = carries_record(response, target.owner_view, not_theirs=mine, generic=p.generic)
+        baseline = target.owner_view.evidence(max_chars=200) if match else None
+    else:
+        named = names_record(response, target, p.generic) and not any(
+            carries_record(response, own, generic=p.generic) for own in mine)
+        match, baseline = (NAMES_THE_ID if named else None), None
+    return Outcome(actor or "no credentials", path, _subject(target), response.status, match,
+                   response.evidence(max_chars=200) if match else None, baseline)
 
 
 def control_line(ctx: CheckContext, name: str) -> str | None:
@@ -429,6 +562,83 @@ async def _control(ctx: CheckContext, name: str, line: str) -> Response | None:
     except LoginFailed:
         return None
     return response if 200 <= response.status < 300 else None
+
+
+class Prober:
+    """Sends the planned requests CONCURRENCY at a time and, after every BATCH of them, each account's control
+    request: when it stops succeeding, that batch's answers for the account are untrusted and it sends nothing
+    more. A unit is released once its last batch's controls are in."""
+
+    def __init__(self, ctx: CheckContext, controls: dict[str, str]) -> None:
+        self.ctx = ctx
+        self.controls = controls
+        self.queue: list[tuple[Key, list[tuple[Prepared, Target]]]] = []
+        self.waiting: list[tuple[int, list[Prepared]]] = []  # (requests queued up to its last, unit)
+        self.queued = 0
+        self.done = 0
+        self.lost: dict[str, str] = {}
+        self.budget_gone: str | None = None
+        self.tested: list[Tested] = []
+        self._gate = asyncio.Semaphore(CONCURRENCY)
+
+    def stopped(self, exc: Exception) -> str:
+        self.budget_gone = self.budget_gone or f"not reached: {exc}"
+        return self.budget_gone
+
+    async def submit(self, unit: list[Prepared], planned: dict[Key, list[tuple[Prepared, Target]]]) -> None:
+        self.queue += planned.items()
+        self.queued += len(planned)
+        self.waiting.append((self.queued, unit))
+        while len(self.queue) >= BATCH:
+            await self._batch()
+        self._release()
+
+    async def finish(self) -> list[Tested]:
+        while self.queue:
+            await self._batch()
+        self._release()
+        return self.tested
+
+    def _release(self) -> None:
+        while self.waiting and self.waiting[0][0] <= self.done:
+            self.tested += (p.tested() for p in self.waiting.pop(0)[1])
+
+    async def _send(self, key: Key, judges: list[tuple[Prepared, Target]]) -> None:
+        actor, path = key
+        problem = self.budget_gone or (self.lost.get(actor) if actor is not None else None)
+        if problem is None:
+            async with self._gate:
+                try:
+                    response = await _get(self.ctx, actor, path)
+                except (BudgetExhausted, DeadlineReached) as exc:
+                    problem = self.stopped(exc)
+                except HttpError as exc:
+                    problem = str(exc)
+                else:
+                    for p, target in judges:
+                        p.outcomes[key] = judge(p, key, target, response)
+                    return
+        for p, target in judges:
+            p.outcomes[key] = Outcome(actor or "no credentials", path, _subject(target), problem=problem)
+
+    async def _batch(self) -> None:
+        batch, self.queue = self.queue[:BATCH], self.queue[BATCH:]
+        await asyncio.gather(*(self._send(key, judges) for key, judges in batch))
+        self.done += len(batch)
+        if self.budget_gone:
+            return
+        for name in dict.fromkeys(a for (a, _), _ in batch if a is not None and a in self.controls and a not in self.lost):
+            try:
+                still = await _control(self.ctx, name, self.controls[name]) is not None
+            except (BudgetExhausted, DeadlineReached) as exc:
+                self.stopped(exc)
+                return
+            if not still:
+                self.lost[name] = f"{name}'s session was lost (control request {self.controls[name]} stopped succeeding)"
+                for key, judges in batch:
+                    if key[0] == name:
+                        for p, _ in judges:
+                            p.outcomes[key] = replace(p.outcomes[key], problem=self.lost[name], untrusted=True)
 
 
 async def build_matrix(ctx: CheckContext) -> Matrix:
@@ -450,64 +660,56 @@ async def build_matrix(ctx: CheckContext) -> Matrix:
             baselines[name] = baseline
         else:
             login_errors[name] = f"account {name!r}: its control request {line} did not succeed before the matrix"
-    resources: list[ResourceSettings] = ctx.section("resources")
-    prepared: list[Prepared] = []
-    unreached: dict[Key, str] = {}
-    budget_gone: str | None = None
-    for resource in resources:
-        if budget_gone:
-            prepared.append(Prepared(resource, problem=budget_gone))
-            continue
-        try:
-            prepared.append(await _prepare(ctx, resource, login_errors, baselines))
-        except (BudgetExhausted, DeadlineReached) as exc:
-            budget_gone = f"not reached: {exc}"
-            prepared.append(Prepared(resource, problem=budget_gone))
-        except HttpError as exc:
-            prepared.append(Prepared(resource, problem=str(exc)))
-    if not budget_gone:
-        try:
-            prepared += await _openapi_resources(ctx, prepared, baselines, login_errors)
-        except (BudgetExhausted, DeadlineReached) as exc:
-            budget_gone = f"not reached: {exc}"
-    keys = plan(ctx, prepared, login_errors)
-    outcomes: dict[Key, Outcome] = {}
-    lost: dict[str, str] = {}
-    gate = asyncio.Semaphore(CONCURRENCY)
+    prober = Prober(ctx, controls)
+    harvest: Harvest | None = None
 
-    async def send(key: Key) -> None:
-        nonlocal budget_gone
-        actor, path = key
-        if budget_gone or (actor is not None and actor in lost):
-            unreached[key] = budget_gone or lost[actor or ""]
-            return
-        async with gate:
+    async def run(unit: list[ResourceSettings], *, guessed: bool = False) -> int:
+        """Prepare, plan and queue one unit; how many of its resources have records to test. A guessed route
+        (from the OpenAPI document) joins only when the owner can read it, and without the walk: its ids may not
+        even be its kind of id."""
+        nonlocal harvest
+        lists: dict[str, Response] = {}
+        prepared: list[Prepared] = []
+        for resource in unit:
+            if prober.budget_gone:
+                prepared.append(Prepared(resource, problem=prober.budget_gone))
+                continue
             try:
-                outcomes[key] = Outcome(response=await _get(ctx, actor, path))
+                prepared.append(await _prepare(ctx, resource, login_errors, baselines, lists))
             except (BudgetExhausted, DeadlineReached) as exc:
-                budget_gone = f"not reached: {exc}"
-                unreached[key] = budget_gone
+                prepared.append(Prepared(resource, problem=prober.stopped(exc)))
             except HttpError as exc:
-                outcomes[key] = Outcome(problem=str(exc))
-
-    for start in range(0, len(keys), BATCH):
-        batch = keys[start:start + BATCH]
-        await asyncio.gather(*(send(k) for k in batch))
-        if budget_gone:
-            continue
-        for name in dict.fromkeys(a for a, _ in batch if a is not None and a in controls and a not in lost):
+                prepared.append(Prepared(resource, problem=str(exc)))
+        ready = [p for p in prepared if p.records]
+        if guessed:
+            prepared = ready
+            for p in ready:
+                p.walk = False
+        elif ready and harvest is None and not prober.budget_gone:
             try:
-                still = await _control(ctx, name, controls[name]) is not None
+                harvest = await _harvest(ctx, ready[0].resource.owner, baselines)
             except (BudgetExhausted, DeadlineReached) as exc:
-                budget_gone = f"not reached: {exc}"
-                break
-            if not still:
-                lost[name] = f"{name}'s session was lost (control request {controls[name]} stopped succeeding)"
-                for key in batch:
-                    if key[0] == name and key in outcomes:
-                        outcomes[key] = Outcome(outcomes[key].response, lost[name], untrusted=True)
+                prober.stopped(exc)
+        for p in ready:
+            if harvest is not None and not guessed and p.resource.owner == harvest.owner:
+                for record in p.records:
+                    harvest.add(record.owner_view)
+        await prober.submit(prepared, plan(ctx, prepared, login_errors))
+        return len(ready)
+
+    resources: list[ResourceSettings] = ctx.section("resources")
+    for unit in units(resources):
+        await run(unit)
+    if harvest is not None:
+        guesses, found = harvest, 0
+        for path, param in guesses.routes:
+            ids = guesses.ids_for(param)
+            if ids and found < MAX_OPENAPI_ROUTES and not prober.budget_gone:
+                found += await run([ResourceSettings(path=path, owner=guesses.owner, ids=tuple(ids),
+                                                     name=f"{path} (from the OpenAPI document)")], guessed=True)
+    tested = await prober.finish()
     no_control = tuple(n for n in ctx.accounts.names if n not in controls and n not in login_errors)
-    return Matrix(prepared, outcomes, login_errors, no_control, unreached)
+    return Matrix(tuple(tested), login_errors, no_control)
 
 
 async def matrix(ctx: CheckContext) -> Matrix:
@@ -526,35 +728,36 @@ def preconditions(ctx: CheckContext, *, accounts_needed: int) -> Result | None:
     return None
 
 
-def resource_status(ctx: CheckContext, p: Prepared) -> Result | None:
-    location = ctx.http.url(p.resource.path)
-    if p.problem:
-        return ctx.error(location, f"{p.resource.label}: {p.problem}")
-    if p.unusable:
-        return ctx.skip(location, f"{p.resource.label}: {p.unusable}")
+def resource_status(ctx: CheckContext, t: Tested) -> Result | None:
+    location = ctx.http.url(t.resource.path)
+    if t.problem:
+        return ctx.error(location, f"{t.resource.label}: {t.problem}")
+    if t.unusable:
+        return ctx.skip(location, f"{t.resource.label}: {t.unusable}")
     return None
 
 
-def pair_evidence(owner: Response, probe: Response, match: Match) -> dict[str, Any]:
+def pair_evidence(leak: Outcome) -> dict[str, Any]:
     return {
-        "owner_request": owner.evidence(max_chars=200),
-        "other_request": probe.evidence(max_chars=200),
-        "statuses": {"owner": owner.status, "other": probe.status},
-        "comparison": match.how,
-        "identical_fields": list(match.shared_fields),
-        "differing_fields": list(match.differing_fields),
+        "owner_request": leak.baseline,
+        "other_request": leak.evidence,
+        "statuses": {"owner": (leak.baseline or {}).get("response", {}).get("status"), "other": leak.status},
+        "comparison": leak.match.how if leak.match else None,
+        "identical_fields": list(leak.match.shared_fields) if leak.match else [],
+        "differing_fields": list(leak.match.differing_fields) if leak.match else [],
     }
 
 
-def unsure(ctx: CheckContext, location: str, label: str, m: Matrix, outcomes: list[tuple[str, Outcome]],
-           tested: int) -> Result | None:
+def how(leak: Outcome) -> str:
+    return f"{leak.status}, {leak.match.how.replace('-', ' ')}" if leak.match else str(leak.status)
+
+
+def unsure(ctx: CheckContext, location: str, label: str, tally: Tally) -> Result | None:
     """An error naming what could not be trusted or reached, when nothing leaked but not everything was tested."""
-    problems = [f"{who}: {o.problem}" for who, o in outcomes if o.problem]
-    if not problems:
+    if not tally.problems:
         return None
-    shown = "; ".join(dict.fromkeys(problems))
-    return ctx.error(location, f"{label}: {len(problems)} of {len(outcomes)} requests could not be judged "
-                               f"({tested} judged): {shown}")
+    return ctx.error(location, f"{label}: {tally.unjudged} of {tally.sent} requests could not be judged "
+                               f"({tally.judged} judged): {'; '.join(tally.problems)}")
 
 
 def login_note(m: Matrix) -> str:
@@ -587,49 +790,27 @@ async def cross_account_read(ctx: CheckContext) -> list[Result]:
     if skipped:
         return [skipped]
     m = await matrix(ctx)
-    results: list[Result] = []
     # Role resources are auth.missing-role-check's; a path without {id} has no other account's version to ask for.
-    for p in (p for p in m.prepared if not p.resource.role and p.resource.templated):
-        status = resource_status(ctx, p)
-        if status:
-            results.append(status)
-            continue
-        results.append(_judge_cross(ctx, p, m))
+    results = [resource_status(ctx, t) or _judge_cross(ctx, t, m)
+               for t in m.tested if not t.resource.role and t.resource.templated]
     return results or [ctx.skip(ctx.location, "no [[resources]] entry with {id} and without role: add one to test "
                                               "access across accounts")]
 
 
-def _judge_cross(ctx: CheckContext, p: Prepared, m: Matrix) -> Result:
-    location = ctx.http.url(p.resource.path)
-    actors = others_of(ctx, p.resource.owner, m.login_errors)
+def _judge_cross(ctx: CheckContext, t: Tested, m: Matrix) -> Result:
+    location, owner = ctx.http.url(t.resource.path), t.resource.owner
+    actors = others_of(ctx, owner, m.login_errors)
     if not actors:
-        return ctx.error(location, f"{p.resource.label}: no other account could log in.{login_note(m)}")
-    leaks: list[tuple[Record, str, Response, Match]] = []
-    seen: list[tuple[str, Outcome]] = []
-    for record in p.records:
-        for actor in actors:
-            outcome = m.outcome(actor, record.path)
-            seen.append((actor, outcome))
-            if outcome.response is None:
-                continue
-            match = carries_record(outcome.response, record.owner_view, not_theirs=p.own_views.get(actor, ()),
-                                   generic=p.generic)
-            if match:
-                leaks.append((record, actor, outcome.response, match))
+        return ctx.error(location, f"{t.resource.label}: no other account could log in.{login_note(m)}")
+    leaks = t.across.leaks
     if leaks:
-        record, actor, response, match = leaks[0]
-        ids = sorted({f"{a} read {r.record_id}" for r, a, _, _ in leaks})
-        return ctx.fail(location, f"{actor} got {p.resource.owner}'s record {record.path} back "
-                                  f"({response.status}, {match.how.replace('-', ' ')}); {len(leaks)} leak(s): "
-                                  f"{', '.join(ids)}.",
-                        kind="cross-account-read", evidence=pair_evidence(record.owner_view, response, match))
-    tested = sum(1 for _, o in seen if o.response is not None and not o.untrusted)
-    doubtful = unsure(ctx, location, p.resource.label, m, seen, tested)
-    if doubtful:
-        return doubtful
-    statuses = sorted({str(o.response.status) for _, o in seen if o.response is not None})
-    return ctx.passed(location, f"{', '.join(actors)} requested {len(p.records)} of {p.resource.owner}'s records; "
-                                f"none came back (statuses {', '.join(statuses)}).{login_note(m)}")
+        ids = sorted({f"{o.who} read {o.record_id}" for o in leaks})
+        return ctx.fail(location, f"{leaks[0].who} got {owner}'s record {leaks[0].path} back ({how(leaks[0])}); "
+                                  f"{len(leaks)} leak(s): {', '.join(ids)}.",
+                        kind="cross-account-read", evidence=pair_evidence(leaks[0]))
+    return unsure(ctx, location, t.resource.label, t.across) or ctx.passed(
+        location, f"{', '.join(actors)} requested {t.records} of {owner}'s records; none came back "
+                  f"(statuses {t.across.statuses}).{login_note(m)}")
 
 
 @check(
@@ -650,53 +831,32 @@ async def enumerable(ctx: CheckContext) -> list[Result]:
     if skipped:
         return [skipped]
     m = await matrix(ctx)
-    results: list[Result] = []
-    for p in (p for p in m.prepared if p.walk and p.resource.templated and not p.resource.role):
-        status = resource_status(ctx, p)
-        results.append(status or _judge_walk(ctx, p, m))
+    results = [resource_status(ctx, t) or _judge_walk(ctx, t, m)
+               for t in m.tested if t.walk and t.resource.templated and not t.resource.role]
     return results or [ctx.skip(ctx.location, "no [[resources]] path with {id} to walk")]
 
 
-def _judge_walk(ctx: CheckContext, p: Prepared, m: Matrix) -> Result:
-    location = ctx.http.url(p.resource.path)
-    walker = next(iter(others_of(ctx, p.resource.owner, m.login_errors)), None)
+def _judge_walk(ctx: CheckContext, t: Tested, m: Matrix) -> Result:
+    location, label = ctx.http.url(t.resource.path), t.resource.label
+    walker = next(iter(others_of(ctx, t.resource.owner, m.login_errors)), None)
     if walker is None:
-        return ctx.error(location, f"{p.resource.label}: no other account could log in.{login_note(m)}")
-    if not any(is_integer_id(i) for i in p.owner_ids):
-        return ctx.passed(location, f"{p.resource.label}: ids are opaque (e.g. UUIDs), so there is nothing to walk; "
+        return ctx.error(location, f"{label}: no other account could log in.{login_note(m)}")
+    if not t.integer_ids:
+        return ctx.passed(location, f"{label}: ids are opaque (e.g. UUIDs), so there is nothing to walk; "
                                     "access to known ids across accounts is idor.cross-account-read's test.",
                           severity=Severity.INFO)
-    views = {r.record_id: r for r in p.records}
-    walked = walk_ids(p, walker)
-    readable: list[tuple[str, Response]] = []
-    seen: list[tuple[str, Outcome]] = []
-    for record_id in walked:
-        outcome = m.outcome(walker, p.resource.at(record_id))
-        seen.append((walker, outcome))
-        if outcome.response is None:
-            continue
-        record = views.get(record_id)
-        if record is not None:
-            hit = carries_record(outcome.response, record.owner_view, not_theirs=p.own_views.get(walker, ()),
-                                 generic=p.generic) is not None
-        else:
-            mine = p.own_views.get(walker, [])
-            hit = names_record(outcome.response, record_id, p.generic) and not any(
-                carries_record(outcome.response, own, generic=p.generic) for own in mine)
-        if hit:
-            readable.append((record_id, outcome.response))
+    if t.walked_with:
+        return ctx.skip(location, f"{label}: its ids are {t.walked_with}'s, walked there once; whether this route "
+                                  "shows them to another account is idor.cross-account-read's test here.")
+    readable, walked = t.walked.leaks, t.walked.sent
     if readable:
-        ids = [i for i, _ in readable]
-        return ctx.fail(location, f"{walker} walked {len(walked)} neighbouring ids and read {len(readable)} records "
+        ids = [str(o.record_id) for o in readable]
+        return ctx.fail(location, f"{walker} walked {walked} neighbouring ids and read {len(readable)} records "
                                   f"that are not its own (ids {', '.join(ids[:10])}{'…' if len(ids) > 10 else ''}).",
-                        kind="enumerable", evidence={"walker": walker, "walked": len(walked), "readable_ids": ids[:20],
-                                                     "example": readable[0][1].evidence(max_chars=200)})
-    tested = sum(1 for _, o in seen if o.response is not None and not o.untrusted)
-    doubtful = unsure(ctx, location, p.resource.label, m, seen, tested)
-    if doubtful:
-        return doubtful
-    return ctx.passed(location, f"{walker} walked {len(walked)} neighbouring ids and read no record that is not its "
-                                f"own.{login_note(m)}")
+                        kind="enumerable", evidence={"walker": walker, "walked": walked, "readable_ids": ids[:20],
+                                                     "example": readable[0].evidence})
+    return unsure(ctx, location, label, t.walked) or ctx.passed(
+        location, f"{walker} walked {walked} neighbouring ids and read no record that is not its own.{login_note(m)}")
 
 
 # --- active: cross-account writes -------------------------------------------------------------------

@@ -214,3 +214,21 @@ def test_json_path_and_leaves_never_raise(document: object, path: str) -> None:
     assert json_path({"data": {"items": [{"id": 1}, {"id": "a"}, {}]}}, "data.items[*].id") == [1, "a"]
     assert json_path([{"id": 3}], "[*].id") == [3] and json_path({"token": "t"}, "token") == ["t"]
     leaves(document)
+
+
+def test_resources_sharing_a_request_are_tested_as_one_unit() -> None:
+    from checks.idor import ResourceSettings, units
+
+    notes = ResourceSettings(path="/api/notes/{id}", owner="alice", list="GET /api/notes")
+    orders = ResourceSettings(path="/api/orders/{id}", owner="alice", list="GET /api/orders")
+    export = ResourceSettings(path="/api/notes/{id}/export", owner="alice", list="GET /api/notes")
+    bobs_notes = ResourceSettings(path="/api/notes/{id}", owner="bob", ids=(9,))
+    admin = ResourceSettings(path="/api/admin/users", owner="alice", role="admin")
+    grouped = units([notes, orders, export, admin, bobs_notes])
+    # In order of each unit's first resource; a shared list and a shared path template each join a unit.
+    assert [[r.path for r in unit] for unit in grouped] == [
+        ["/api/notes/{id}", "/api/notes/{id}/export", "/api/notes/{id}"], ["/api/orders/{id}"], ["/api/admin/users"]]
+    assert grouped[0][2].owner == "bob"
+    # A resource joining two units merges them, in configuration order.
+    bridge = ResourceSettings(path="/api/orders/{id}", owner="bob", list="GET /api/notes")
+    assert [len(unit) for unit in units([notes, orders, bridge, admin])] == [3, 1]
