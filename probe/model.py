@@ -203,6 +203,12 @@ class Report:
     def check_info(self, check_id: str) -> CheckInfo | None:
         return next((c for c in self.checks if c.id == check_id), None)
 
+    def __repr__(self) -> str:
+        # Short on purpose: asyncio.run() formats the repr of its main task's result when it restores the SIGINT
+        # handler (CPython 3.11), and the generated repr of a large report was megabytes, made and dropped.
+        return (f"Report(target={self.target!r}, mode={self.mode.value}, results={len(self.results)}, "
+                f"requests_sent={self.requests_sent}, interrupted={self.interrupted})")
+
 
 _STATUS_ORDER = {Status.FAIL: 0, Status.ERROR: 1, Status.SKIP: 2, Status.PASS: 3}
 

@@ -40,10 +40,16 @@ class Redactor:
         return text
 
     def redact_value(self, value: Any) -> Any:
+        """`value` with every secret masked; the very same object when there was nothing to mask, so that
+        cleaning a large report does not copy it."""
         if isinstance(value, str):
             return self.redact(value)
         if isinstance(value, Mapping):
-            return {self.redact(str(k)): self.redact_value(v) for k, v in value.items()}
+            pairs = [(k, v, self.redact(str(k)), self.redact_value(v)) for k, v in value.items()]
+            if all(new_k is k and new_v is v for k, v, new_k, new_v in pairs):
+                return value
+            return {new_k: new_v for _, _, new_k, new_v in pairs}
         if isinstance(value, (list, tuple)):
-            return type(value)(self.redact_value(v) for v in value)
+            items = [(v, self.redact_value(v)) for v in value]
+            return value if all(new is v for v, new in items) else type(value)(new for _, new in items)
         return value

@@ -93,14 +93,16 @@ class Collector:
     def _clean(self, result: Result) -> Result:
         """The last line of defence: no registered secret survives into any reporter."""
         r = self.redactor
-        return dataclasses.replace(
-            result,
-            title=r.redact(result.title),
-            location=r.redact(result.location),
-            detail=r.redact(result.detail),
-            evidence=r.redact_value(dict(result.evidence)),
-            remediation=r.redact(result.remediation),
-        )
+        cleaned = {
+            "title": r.redact(result.title),
+            "location": r.redact(result.location),
+            "detail": r.redact(result.detail),
+            "evidence": r.redact_value(result.evidence),
+            "remediation": r.redact(result.remediation),
+        }
+        if all(value is getattr(result, name) for name, value in cleaned.items()):
+            return result  # nothing to mask: a large report is not copied
+        return dataclasses.replace(result, **cleaned)
 
 
 def ssl_context(ca_bundle: str | None) -> ssl.SSLContext | bool:

@@ -83,3 +83,16 @@ def test_only_and_skip_select_by_id_or_family(sample_registry: registry.Registry
     assert "input.sample-ok" not in [s.id for s in select(sample_registry, ["input"], ["input.sample-ok"])]
     assert all(s.info.family == "input" for s in select(sample_registry, ["input"], []))
     assert Status.PASS.value == "pass"
+
+
+def test_redaction_masks_nested_evidence_and_copies_only_what_it_masks() -> None:
+    from probe.redact import Redactor
+
+    redactor = Redactor(["s3cr3t-value-123"])
+    clean = {"request": {"headers": {"accept": "*/*"}}, "ids": ["1", "2"], "pair": ("a", 3)}
+    assert redactor.redact_value(clean) is clean  # a large report is not copied when there is nothing to mask
+    leaky = {"request": {"headers": {"authorization": "Bearer s3cr3t-value-123"}}, "ids": ("x", "s3cr3t-value-123"),
+             "s3cr3t-value-123": 1, "untouched": clean}
+    masked = redactor.redact_value(leaky)
+    assert "s3cr3t-value-123" not in repr(masked) and "s3cr3t-value-123" in repr(leaky)
+    assert isinstance(masked["ids"], tuple) and masked["untouched"] is clean
