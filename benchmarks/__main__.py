@@ -48,7 +48,8 @@ def _time_command(argv: list[str], runs: int) -> dict[str, float]:
 
 
 def startup() -> dict[str, dict[str, float]]:
-    probe = [sys.executable, "-m", "probe.cli"]
+    # The installed command, as users and CI steps run it (its entry point answers --version on its own).
+    probe = [str(Path(sys.executable).with_name("probe"))]
     return {
         "--version": _time_command([*probe, "--version"], STARTUP_RUNS),
         "--help": _time_command([*probe, "--help"], STARTUP_RUNS),

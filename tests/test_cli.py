@@ -43,6 +43,11 @@ def test_version() -> None:
     done = probe("--version")
     assert done.returncode == 0
     assert done.stdout.startswith("probe ")
+    # The command's entry point answers the same without loading the CLI framework.
+    script = "import sys; from probe.__main__ import main; main(); print(sorted({'typer', 'httpx'} & set(sys.modules)))"
+    fast = subprocess.run([sys.executable, "-c", script, "--version"], capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert fast.returncode == 0 and fast.stdout.splitlines() == [done.stdout.strip(), "[]"]
 
 
 def test_config_error_is_one_line_and_exit_2(tmp_path: Path) -> None:
