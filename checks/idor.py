@@ -493,7 +493,8 @@ def walk_ids(prepared: Prepared, walker: str) -> list[str]:
 def plan(ctx: CheckContext, unit: list[Prepared], login_errors: dict[str, str]) -> dict[Key, list[tuple[Prepared, Target]]]:
     """Every request of a unit once (cross-account and no-credential requests first, then the walks), with what
     each resource that planned it judges it against. An id space is walked once: a resource whose ids come from
-    the same source as an earlier one's (same owner, same list or ids) names that walk instead."""
+    the same list as an earlier one's (same owner, same list request, same place in it) names that walk instead.
+    Configured ids alone do not make an id space: id 1 of one table is not id 1 of another."""
     keys: dict[Key, list[tuple[Prepared, Target]]] = {}
 
     def add(p: Prepared, into: list[Key], key: Key, target: Target) -> None:
@@ -511,17 +512,18 @@ def plan(ctx: CheckContext, unit: list[Prepared], login_errors: dict[str, str]) 
                 add(p, p.across, (actor, record.path), record)
         for record in p.records[:MAX_ANON_IDS]:
             add(p, p.anonymous, (None, record.path), record)
-    walks: dict[tuple[Any, ...], str] = {}
+    walks: dict[tuple[str, str, str], str] = {}
     for p in ready:
         resource = p.resource
         walker = next(iter(others_of(ctx, resource.owner, login_errors)), None)
         if resource.role or not resource.templated or not p.walk or walker is None:
             continue
-        source = (resource.owner, resource.list_request, resource.ids_at, resource.ids)
+        source = (resource.owner, resource.list_request, resource.ids_at) if resource.list_request else None
         if source in walks:
             p.walked_with = walks[source]
             continue
-        walks[source] = resource.label
+        if source is not None:
+            walks[source] = resource.label
         views = {r.record_id: r for r in p.records}
         for record_id in walk_ids(p, walker):
             add(p, p.walked, (walker, resource.at(record_id)), views.get(record_id, record_id))
