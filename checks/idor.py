@@ -445,8 +445,8 @@ class Harvest:
     def add(self, answer: Response) -> None:
         wanted = {"id", *(param for _, param in self.routes)}
         for key, value in sorted(leaves(answer.json())):
-            values = self.found.setdefault(key, []) if key in wanted else []
-            if key in wanted and len(values) < MAX_HARVESTED and value not in values:
+            values = self.found.setdefault(key, []) if key in wanted else None
+            if values is not None and len(values) < MAX_HARVESTED and value not in values:
                 values.append(value)
 
     def ids_for(self, param: str) -> list[str]:
