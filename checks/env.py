@@ -306,18 +306,18 @@ def _needs_environment(ctx: CheckContext, state: EnvState, *, staging_too: bool)
                      f"environment is {state.environment!r}; this rule applies to {applies} (--environment production)")]
 
 
-async def _bundle_texts(ctx: CheckContext) -> tuple[Text, ...]:
+async def _served(ctx: CheckContext, find: Callable[[str], Iterable[tuple[int, int, str, str]]], kind: str,
+                  what: str) -> list[Result]:
+    """The served half of a check: a failure per match in the page, scripts and source maps; no result without a
+    target; an error when scripts the page loads could not be read."""
     if not ctx.target:
-        return ()
-    return (await bundle(ctx)).texts
-
-
-def _bundle_result(ctx: CheckContext, hits: list[Result], scanned: int, what: str) -> list[Result]:
+        return []
+    served = await bundle(ctx)
+    hits = _bundle_hits(ctx, served.texts, find, kind)
     if hits:
         return hits
-    if scanned:
-        return [ctx.passed(ctx.location, f"No {what} in {scanned} served text(s) (page, scripts, source maps).")]
-    return []
+    return [served.unread_error(ctx) or ctx.passed(
+        ctx.location, f"No {what} in {len(served.texts)} served text(s) (page, scripts, source maps).")]
 
 
 def _merge_parts(deployed: list[Result], served: list[Result]) -> list[Result]:
@@ -482,8 +482,7 @@ async def test_credential(ctx: CheckContext) -> list[Result]:
                 for match in marker.pattern.finditer(text[:SCAN_LIMIT]):
                     yield match.start(), match.end(), match.group(0), marker.provider
 
-    texts = await _bundle_texts(ctx)
-    served = _bundle_result(ctx, _bundle_hits(ctx, texts, find, "test-credential"), len(texts), "test-mode keys or sandbox URLs")
+    served = await _served(ctx, find, "test-credential", "test-mode keys or sandbox URLs")
     deployed = _precondition(ctx, state)
     if deployed is None:
 
@@ -538,9 +537,7 @@ async def localhost_url(ctx: CheckContext) -> list[Result]:
     if not state.deployed_like:
         return _needs_environment(ctx, state, staging_too=True) or []
     own = urlsplit(ctx.target).netloc.lower() if ctx.target else ""
-    texts = await _bundle_texts(ctx)
-    served = _bundle_result(ctx, _bundle_hits(ctx, texts, lambda t: _local_urls(t, own), "localhost-url"), len(texts),
-                            "localhost or private-network URLs")
+    served = await _served(ctx, lambda t: _local_urls(t, own), "localhost-url", "localhost or private-network URLs")
     deployed = _precondition(ctx, state)
     if deployed is None:
 
@@ -791,8 +788,7 @@ async def unresolved(ctx: CheckContext) -> list[Result]:
         for match in rules.UNRESOLVED_IN_BUNDLE.finditer(text[:SCAN_LIMIT]):
             yield match.start(), match.end(), match.group(0), match.group(0)[:60]
 
-    texts = await _bundle_texts(ctx)
-    served = _bundle_result(ctx, _bundle_hits(ctx, texts, find, "unresolved"), len(texts), "unresolved references")
+    served = await _served(ctx, find, "unresolved", "unresolved references")
     deployed = _precondition(ctx, state)
     if deployed is None:
 

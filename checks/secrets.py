@@ -60,6 +60,14 @@ class Bundle:
     maps: tuple[SourceMap, ...]
     scripts: int
     unchecked: tuple[str, ...] = ()  # map URLs that could not be requested, with the reason
+    unread: tuple[str, ...] = ()  # scripts the page loads that could not be read, with the reason
+
+    def unread_error(self, ctx: CheckContext) -> Result | None:
+        """An error when scripts the page loads could not be read: nothing found is then no pass."""
+        if not self.unread:
+            return None
+        return ctx.error(ctx.location, f"could not read {len(self.unread)} script(s) the page loads, so they were not "
+                                       f"scanned: {'; '.join(self.unread[:3])}")
 
 
 async def bundle(ctx: CheckContext) -> Bundle:
@@ -103,7 +111,7 @@ async def _collect(ctx: CheckContext) -> Bundle:
         maps.append(SourceMap(response.url, script.url, how, parsed[0], bool(parsed[1]), response))
         if parsed[1]:
             texts.append(Text(response.url, parsed[1], "source map"))
-    return Bundle(tuple(texts), tuple(maps), len(scripts), tuple(unchecked))
+    return Bundle(tuple(texts), tuple(maps), len(scripts), tuple(unchecked), await ctx.surface.unread_scripts())
 
 
 def _map_reference(script_url: str, response: Response) -> tuple[str | None, str]:
@@ -234,6 +242,9 @@ async def in_bundle(ctx: CheckContext) -> list[Result]:
     if results:
         return results
     collected = await bundle(ctx)
+    unread = collected.unread_error(ctx)
+    if unread:
+        return [unread]
     detail = f"No server credentials in the page, {collected.scripts} script(s) and {len(collected.maps)} source map(s)."
     if published:
         detail += " Publishable-by-design keys seen (info): " + "; ".join(published[:5]) + "."
@@ -256,8 +267,9 @@ async def in_bundle(ctx: CheckContext) -> list[Result]:
 )
 async def source_map(ctx: CheckContext) -> list[Result]:
     collected = await bundle(ctx)
+    unread = collected.unread_error(ctx)
     if not collected.scripts:
-        return [ctx.skip(ctx.location, "the page loads no same-origin scripts")]
+        return [unread or ctx.skip(ctx.location, "the page loads no same-origin scripts")]
     results = []
     for found in collected.maps:
         evidence: dict[str, Any] = found.response.evidence(excerpt="") if found.response else {}
@@ -272,6 +284,8 @@ async def source_map(ctx: CheckContext) -> list[Result]:
         ))
     if results:
         return results
+    if unread:
+        return [unread]
     if collected.unchecked:
         return [ctx.error(ctx.location, f"could not request {len(collected.unchecked)} source map(s): {collected.unchecked[0]}")]
     return [ctx.passed(ctx.location, f"No source maps served for {collected.scripts} script(s).")]

@@ -117,17 +117,32 @@ class Surface:
 
     async def scripts(self) -> tuple[Script, ...]:
         """Same-origin (in-scope) scripts the page loads, fetched once, bounded in count and bytes."""
+        return (await self._scripts())[0]
 
-        async def fetch() -> tuple[Script, ...]:
+    async def unread_scripts(self) -> tuple[str, ...]:
+        """Scripts the page loads that could not be read ("URL: why"): a server error, a 429, no answer. What
+        they hold was not seen, so a check that reads scripts must not pass on their account. A 404 or 403 is
+        not among them: a stranger is served nothing there."""
+        return (await self._scripts())[1]
+
+    async def _scripts(self) -> tuple[tuple[Script, ...], tuple[str, ...]]:
+        async def fetch() -> tuple[tuple[Script, ...], tuple[str, ...]]:
             page = await self.page()
             urls = [urljoin(page.url, src) for src in (await self._parsed()).scripts]
             urls = [u for u in dict.fromkeys(urls) if self.http.scope.allows(u)][:MAX_SCRIPTS]
             responses = await asyncio.gather(*(self.http.get(u) for u in urls), return_exceptions=True)
-            return tuple(
-                Script(url=u, response=r)
-                for u, r in zip(urls, responses, strict=True)
-                if isinstance(r, Response) and r.status == 200
-            )
+            loaded: list[Script] = []
+            unread: list[str] = []
+            for url, answer in zip(urls, responses, strict=True):
+                if isinstance(answer, Response) and answer.status == 200:
+                    loaded.append(Script(url=url, response=answer))
+                elif isinstance(answer, Response) and (answer.status == 429 or answer.status >= 500):
+                    unread.append(f"{url}: answered {answer.status}")
+                elif isinstance(answer, HttpError):
+                    unread.append(f"{url}: {answer}")
+                elif isinstance(answer, BaseException):
+                    raise answer
+            return tuple(loaded), tuple(unread)
 
         return await self._once("scripts", fetch)
 

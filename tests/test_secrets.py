@@ -135,3 +135,39 @@ def test_no_secret_reaches_any_report_format(demo_vulnerable: Demo) -> None:
     for fmt, text in rendered.items():
         leaked = [v[:6] + "..." for v in secret_values if v in text]
         assert not leaked, f"{fmt} report shows secret values starting {leaked}"
+
+
+def _app_with_a_failing_script(failing: bool) -> object:
+    from flask import Flask
+
+    app = Flask(__name__)
+
+    @app.get("/")
+    def page() -> str:
+        return '<html><script src="/static/app.js"></script><script src="/static/chunk.js"></script></html>'
+
+    @app.get("/static/app.js")
+    def app_js() -> tuple[str, int, dict[str, str]]:
+        return "console.log('app')", 200, {"Content-Type": "text/javascript"}
+
+    @app.get("/static/chunk.js")
+    def chunk_js() -> tuple[str, int, dict[str, str]]:
+        if failing:
+            raise RuntimeError("the bundle server is down")
+        return "console.log('chunk')", 200, {"Content-Type": "text/javascript"}
+
+    return app
+
+
+def test_a_script_that_cannot_be_read_is_an_error_not_a_pass() -> None:
+    from fixtures.serve import serve_wsgi
+
+    with serve_wsgi(_app_with_a_failing_script(failing=True)) as url:
+        report = scan(url, only=["secrets.in-bundle", "secrets.source-map"], rate=500)
+    for check_id in ("secrets.in-bundle", "secrets.source-map"):
+        [result] = expect(report, check_id, "error")
+        assert "/static/chunk.js: answered 500" in result.detail
+    with serve_wsgi(_app_with_a_failing_script(failing=False)) as url:
+        report = scan(url, only=["secrets.in-bundle", "secrets.source-map"], rate=500)
+    assert "2 script(s)" in expect(report, "secrets.in-bundle", "pass")[0].detail
+    expect(report, "secrets.source-map", "pass")
