@@ -255,9 +255,23 @@ def _write_reports(
 
             from probe.reporters import console
 
-            Console().print(console.renderable(report, fail_on=fail_on, allow_errors=allow_errors, verbose=verbose))
+            Console(width=console_width()).print(
+                console.renderable(report, fail_on=fail_on, allow_errors=allow_errors, verbose=verbose))
             continue
         _emit(reporters.render(report, fmt, fail_on=fail_on, allow_errors=allow_errors), fmt, path)
+
+
+# CI log viewers wrap long lines themselves; a report hard-wrapped at a guessed 80 columns is harder to read there.
+PIPE_WIDTH = 240
+
+
+def console_width() -> int | None:
+    """The console report's width: the terminal's own on a terminal (None lets rich ask it); otherwise COLUMNS when
+    set, else a wide line."""
+    if sys.stdout.isatty():
+        return None
+    columns = os.environ.get("COLUMNS", "").strip()
+    return int(columns) if columns.isdigit() and int(columns) > 0 else PIPE_WIDTH
 
 
 def _emit(text: str, fmt: str, path: str | None, what: str = "report") -> None:
@@ -332,7 +346,7 @@ def list_checks(
     for spec in registry.specs:
         info = spec.info
         table.add_row(info.id, "active" if info.active else "passive", info.severity.value, info.summary)
-    Console().print(table)
+    Console(width=console_width()).print(table)
 
 
 @app.command()

@@ -255,7 +255,7 @@ def test_rule_tables() -> None:
 
 def run_probe(*args: str, cwd: Path, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "120", **(extra_env or {})}
-    return subprocess.run([sys.executable, "-m", "probe.cli", *args], capture_output=True, text=True, cwd=cwd, env=env,
+    return subprocess.run([sys.executable, "-m", "probe", *args], capture_output=True, text=True, cwd=cwd, env=env,
                           timeout=60, check=False)
 
 
