@@ -15,6 +15,7 @@ from importlib.metadata import entry_points
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from probe.guards import Guard, guards_of
 from probe.model import CHECK_ID, CheckInfo, Confidence, Result, Severity
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ class CheckSpec:
     info: CheckInfo
     fn: CheckFn
     module: str
+    guards: tuple[Guard, ...] = ()
 
     @property
     def id(self) -> str:
@@ -90,7 +92,7 @@ def _specs_in(module: ModuleType) -> list[CheckSpec]:
     for value in vars(module).values():
         for info in getattr(value, "__probe_checks__", ()):
             if getattr(value, "__module__", None) == module.__name__:
-                found.append(CheckSpec(info=info, fn=value, module=module.__name__))
+                found.append(CheckSpec(info=info, fn=value, module=module.__name__, guards=guards_of(value)))
     return found
 
 

@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 
 from probe import __version__
 from probe import baseline as baseline_file
-from probe.accounts import Accounts
+from probe.accounts import Accounts, AccountSettings, LoginSettings
 from probe.config import ConfigError, Settings
 from probe.context import CheckContext, Memo
+from probe.guards import Skip, Unavailable
 from probe.http import HttpClient, HttpError, Scope, ScopedHttp
 from probe.model import CheckInfo, Mode, Report, Result, Status, sort_key
 from probe.redact import Redactor
@@ -142,7 +143,7 @@ async def run(
         collector.client = client
     base = target or ""
     surface = Surface(ScopedHttp(client, "surface", base), settings.section_routes())
-    accounts = Accounts(settings.section("accounts"), settings.section("login"), ScopedHttp(client, "accounts", base),
+    accounts = Accounts(settings.table(AccountSettings), settings.section(LoginSettings), ScopedHttp(client, "accounts", base),
                         collector.redactor)
     memo = Memo()
     try:
@@ -221,9 +222,16 @@ def _skip(info: CheckInfo, target: str | None, reason: str) -> Result:
 
 async def _run_one(spec: CheckSpec, ctx: CheckContext, deadline: float) -> list[Result]:
     info = spec.info
+    unmet = next((g for g in spec.guards if not g.met(ctx)), None)
+    if unmet is not None:
+        return [ctx.skip(ctx.location, unmet.reason)]
     try:
         async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
             produced = list(await spec.fn(ctx))
+    except Skip as skipped:
+        return [ctx.skip(skipped.location or ctx.location, skipped.reason)]
+    except Unavailable as missing:
+        return [ctx.error(missing.location or ctx.location, missing.reason)]
     except TimeoutError:
         return [ctx.error(ctx.location, "did not finish within the run's time budget (max_duration)")]
     except HttpError as exc:

@@ -17,7 +17,7 @@ import pytest
 
 from fixtures.platforms import fly, github, heroku, netlify, railway, render, vercel
 from fixtures.serve import serve_wsgi
-from probe.checks.env_sources import Deployed, SourceError, SourceOptions, load, parse_command_output, parse_spec
+from probe.checks.env.sources import Deployed, SourceError, SourceOptions, load, parse_command_output, parse_spec
 from probe.config import ConfigError
 from probe.redact import Redactor
 from tests.helpers import expect, scan
