@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from fixtures.demo import Demo
 from probe import baseline
+from probe.demo import Demo
 from tests.helpers import ROOT
 
 DEMO_CONFIG = ROOT / "fixtures" / "demo" / "probe.toml"

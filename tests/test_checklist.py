@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.demo import Demo, running
 from probe import api, checklist
 from probe.checklist import Checklist, ItemStatus
+from probe.demo import Demo, running
 from probe.model import CheckInfo, Confidence, Mode, Report, Result, Severity, Status
 from probe.registry import Registry, load
 from probe.reporters import html

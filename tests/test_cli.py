@@ -17,10 +17,8 @@ from flask import Flask
 from junitparser import JUnitXml
 
 from fixtures.serve import serve_wsgi
-from tests.helpers import ROOT
+from tests.helpers import report_schema, sarif_schema
 from tests.hostile.servers import Request, raw_server
-
-SCHEMAS = ROOT.parent / "shared" / "schemas"
 
 
 def probe(*args: str, cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -71,7 +69,7 @@ def test_unreachable_target_exit_3_and_report_still_written(tmp_path: Path) -> N
     assert "cannot scan http://127.0.0.1:9: GET http://127.0.0.1:9: connection refused" in done.stderr
     assert "Traceback" not in done.stderr
     report = json.loads(out.read_text())
-    jsonschema.Draft202012Validator(json.loads((SCHEMAS / "report-v1.schema.json").read_text())).validate(report)
+    jsonschema.Draft202012Validator(report_schema()).validate(report)
     assert report["results"] == []
 
 
@@ -102,12 +100,12 @@ def test_every_format_is_written_and_valid(plain_flask: str, tmp_path: Path) -> 
     assert done.returncode == 1, done.stderr
     report = json.loads((tmp_path / "r.json").read_text())
     jsonschema.Draft202012Validator(
-        json.loads((SCHEMAS / "report-v1.schema.json").read_text()), format_checker=jsonschema.FormatChecker()
+        report_schema(), format_checker=jsonschema.FormatChecker()
     ).validate(report)
     assert report["requests_sent"] == 1
     assert {r["check"] for r in report["results"] if r["status"] == "fail"} >= {"headers.csp", "headers.version-disclosure"}
     sarif = json.loads((tmp_path / "r.sarif").read_text())
-    jsonschema.Draft7Validator(json.loads((SCHEMAS / "sarif-2.1.0.json").read_text())).validate(sarif)
+    jsonschema.Draft7Validator(sarif_schema()).validate(sarif)
     rule_ids = {r["id"] for r in sarif["runs"][0]["tool"]["driver"]["rules"]}
     assert {r["ruleId"] for r in sarif["runs"][0]["results"]} <= rule_ids
     junit = JUnitXml.fromfile(str(tmp_path / "r.xml"))

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from checks.env_manifest import load_manifest, parse_dotenv_manifest
-from checks.env_rules import debug_flag, is_plain_value, placeholder_reason, sandbox_marker
-from fixtures.demo import Demo
+from probe.checks.env_manifest import load_manifest, parse_dotenv_manifest
+from probe.checks.env_rules import debug_flag, is_plain_value, placeholder_reason, sandbox_marker
+from probe.demo import Demo
 from probe.model import Report, Status
 from tests.helpers import ROOT, expect, results_for, scan
 

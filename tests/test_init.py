@@ -13,9 +13,9 @@ import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from fixtures.demo import Demo
 from fixtures.serve import serve_asgi
 from probe import api, config, init
+from probe.demo import Demo
 from probe.registry import load
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.demo import Demo
 from probe import api, profiles
+from probe.demo import Demo
 from probe.model import Mode, Report, Severity, Status
 from probe.registry import load
 from tests.helpers import ROOT
