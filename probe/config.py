@@ -5,8 +5,9 @@ The engine declares its own keys here. A check module that needs configuration d
 a section is declaring a typed model beside the check that reads it.
 
 `${VAR}` in any string is resolved from the process environment, then from an optional dotenv file.
-Resolved values are secrets unless the key is plainly not one (a URL, a path); the redactor masks
-them in every output.
+A resolved value is a secret when its key, a table above it or the variable is named like one (`SECRET_NAME`:
+password, bearer, cookie, account headers, jwt_secret ...); the redactor masks those in every output. Usernames,
+roles, URLs and paths are shown.
 """
 
 from __future__ import annotations
@@ -27,9 +28,15 @@ from probe.model import Mode, Severity
 
 DEFAULT_FILES = ("probe.toml", ".probe.toml")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-# Keys whose interpolated values are addresses or file names, not secrets: masking them would make
-# reports unreadable without protecting anything.
-_PLAIN_KEYS = {"target", "scope", "manifest", "deployed", "path", "paths", "url", "origin", "trusted_origins", "list", "request"}
+# An interpolated value is a secret when the key that holds it, a table above it, or the variable it comes from is
+# named like one (`password`, `bearer`, `jwt_secret`, `[accounts.x.headers]`, `${STRIPE_API_KEY}`). Everything else
+# (usernames, emails, roles, URLs, paths, hosts) is shown in reports: masking it would hide what a finding is about
+# without protecting anything.
+SECRET_NAME = re.compile(
+    r"pass(?:word|wd|phrase)?|secret|token|bearer|cookie|credential|authori[sz]ation|session|private|(?:^|[_-])key$|api[_-]?key|"
+    r"signature|dsn|otp|pin$|^headers$",
+    re.IGNORECASE,
+)
 
 
 S = TypeVar("S", bound="Section")
@@ -246,7 +253,7 @@ def _interpolate(value: Any, variables: Mapping[str, str], label: str, keys: tup
         if name not in variables:
             raise ConfigError(f"{label}: {_dotted(keys)}: ${{{name}}} is not set (environment or .env)")
         found = variables[name]
-        if not set(keys) & _PLAIN_KEYS:
+        if any(SECRET_NAME.search(part) for part in (*keys, name)):
             secrets.append(found)
         return found
 

@@ -73,11 +73,19 @@ class Collector:
         self.results.extend(results)
 
     def report(self, *, interrupted: bool = False) -> Report:
+        """The report of what was gathered. A failure to match the results with the baseline is a note, not an
+        exception: the run's results are still reported, in every requested format."""
         notes = [*self.notes, *(self.client.notes if self.client else [])]
         if interrupted:
             notes.append("interrupted: the report holds only the checks that finished")
-        applied = baseline_file.apply([self._clean(r) for r in self.results], self.baseline, self.started.date())
-        notes.extend(applied.notes)
+        cleaned = [self._clean(r) for r in self.results]
+        try:
+            applied = baseline_file.apply(cleaned, self.baseline, self.started.date())
+            results = list(applied.results)
+            notes.extend(applied.notes)
+        except Exception as exc:  # noqa: BLE001 - the report of a whole run must not be lost to one bad result
+            results = cleaned
+            notes.append(f"the baseline could not be applied ({type(exc).__name__}: {exc})")
         return Report(
             tool_version=__version__,
             target=self.target,
@@ -85,7 +93,7 @@ class Collector:
             started=self.started,
             duration_s=round(time.monotonic() - self.started_clock, 3),
             requests_sent=self.client.sent if self.client else 0,
-            results=tuple(sorted(applied.results, key=sort_key)),
+            results=tuple(sorted(results, key=sort_key)),
             checks=self.checks,
             notes=tuple(self.redactor.redact(n) for n in notes),
             requests_by_family=dict(self.client.by_family) if self.client else {},
@@ -94,11 +102,13 @@ class Collector:
         )
 
     def _clean(self, result: Result) -> Result:
-        """The last line of defence: no registered secret survives into any reporter."""
+        """The last line of defence: no registered secret survives into any reporter. The location is not masked:
+        it identifies the finding (fingerprint, baseline, route), so it is kept as the check wrote it, or rewritten
+        to a stable template when it would reveal a secret (see `Redactor.template_location`)."""
         r = self.redactor
         cleaned = {
             "title": r.redact(result.title),
-            "location": r.redact(result.location),
+            "location": r.template_location(result.location),
             "detail": r.redact(result.detail),
             "evidence": r.redact_value(result.evidence),
             "remediation": r.redact(result.remediation),
