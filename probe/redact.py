@@ -99,20 +99,27 @@ class Redactor:
 
     def template_location(self, location: str) -> str:
         """`location` itself when it reveals no secret; otherwise a template that names the place without the
-        credential: a query parameter holding one becomes `name={secret}`, any other occurrence `{secret}`. The
-        template is the same on every run (unlike a mask's hash of the value), so the fingerprint stays stable,
-        and it is still a URL that parses (a mask's brackets would read as an IPv6 host)."""
-        found = self.found_in(location)
-        if not found:
+        credential: a query parameter holding one becomes `name={secret}`, any other occurrence in the path or the
+        userinfo `{secret}`. A URL's host and port are never touched (they are where the finding is, never a
+        credential). The template is the same on every run (unlike a mask's hash of the value), so the fingerprint
+        stays stable, and it is still a URL that parses (a mask's brackets would read as an IPv6 host)."""
+        if not self.found_in(location):
             return location
-        if "://" in location and "?" in location:
-            try:
-                parts = urlsplit(location)
-                query = "&".join(f"{k}={SECRET_TEMPLATE}" if self.found_in(v) else f"{k}={v}"
-                                 for k, v in parse_qsl(parts.query, keep_blank_values=True))
-                location = urlunsplit(parts._replace(query=query))
-            except ValueError:
-                pass  # not a URL after all: the plain replacement below still applies
-        for secret in sorted(self.found_in(location), key=len, reverse=True):
-            location = location.replace(secret, SECRET_TEMPLATE)
-        return location
+        if "://" not in location:
+            return self._template(location)
+        try:
+            parts = urlsplit(location)
+            host = parts.hostname or ""
+            port = f":{parts.port}" if parts.port is not None else ""
+        except ValueError:
+            return self._template(location)
+        userinfo, _, _ = parts.netloc.rpartition("@")
+        netloc = (f"{self._template(userinfo)}@" if userinfo else "") + (f"[{host}]" if ":" in host else host) + port
+        query = "&".join(f"{k}={SECRET_TEMPLATE}" if self.found_in(v) else f"{k}={v}"
+                         for k, v in parse_qsl(parts.query, keep_blank_values=True))
+        return urlunsplit((parts.scheme, netloc, self._template(parts.path), query, self._template(parts.fragment)))
+
+    def _template(self, text: str) -> str:
+        for secret in sorted(self.found_in(text), key=len, reverse=True):
+            text = text.replace(secret, SECRET_TEMPLATE)
+        return text

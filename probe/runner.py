@@ -153,8 +153,10 @@ async def run(
         collector.client = client
     base = target or ""
     surface = Surface(ScopedHttp(client, "surface", base), settings.section_routes())
-    accounts = Accounts(settings.table(AccountSettings), settings.section(LoginSettings), ScopedHttp(client, "accounts", base),
-                        collector.redactor)
+    # Left out of a run that does not need them (`probe env` with an account's ${VAR} unset): no accounts then.
+    accounts = Accounts(settings.table(AccountSettings) if settings.resolved(AccountSettings) else {},
+                        settings.section(LoginSettings) if settings.resolved(LoginSettings) else None,
+                        ScopedHttp(client, "accounts", base), collector.redactor)
     memo = Memo()
     try:
         unreachable = ""

@@ -30,7 +30,7 @@ from probe.checks.env.manifest import KINDS, Kind, Manifest, ManifestError, VarS
 from probe.checks.env.sources import Deployed, DeployedVar, SourceError, SourceOptions, SourceSpec, load, parse_spec
 from probe.checks.secrets.bundle import Text, bundle, excerpt
 from probe.checks.secrets.formats import KeyClass, classify, jwt_claims
-from probe.config import ConfigError, Section
+from probe.config import ConfigError, Section, rebase_path
 from probe.context import CheckContext, MemoKey
 from probe.guards import Skip, Unavailable
 from probe.model import FileLocation, Result, Severity
@@ -82,6 +82,20 @@ class EnvSettings(Section):
     api: dict[str, str] = Field(default_factory=dict, description="API base URL per platform (proxies, tests)")
     command_timeout: float = Field(default=60.0, gt=0, le=600)
 
+    @classmethod
+    def rebase(cls, table: dict[str, Any], base: Path) -> dict[str, Any]:
+        """`manifest` and the paths of `dotenv:` sources in `deployed` and `compare`, from the config file's folder."""
+        out = dict(table)
+        if "manifest" in out:
+            out["manifest"] = rebase_path(out["manifest"], base)
+        for key in ("deployed", "compare"):
+            value = out.get(key)
+            if isinstance(value, str):
+                out[key] = _rebase_source(value, base)
+            elif isinstance(value, list):
+                out[key] = [_rebase_source(v, base) if isinstance(v, str) else v for v in value]
+        return out
+
     @field_validator("deployed", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
@@ -114,6 +128,13 @@ class EnvSettings(Section):
 
 
 CONFIG_SECTIONS = {"env": EnvSettings}
+# `[LABEL=]dotenv:PATH`: the one source kind that names a file.
+_DOTENV_SOURCE = re.compile(r"^(\s*(?:[\w-]+\s*=\s*)?dotenv:)(.+)$", re.IGNORECASE)
+
+
+def _rebase_source(text: str, base: Path) -> str:
+    match = _DOTENV_SOURCE.match(text)
+    return f"{match.group(1)}{rebase_path(match.group(2).strip(), base)}" if match else text
 
 
 @dataclass(frozen=True)
