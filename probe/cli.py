@@ -248,7 +248,7 @@ def _run_scan(
     from probe import api, profiles
     from probe.config import ConfigError
     from probe.registry import load
-    from probe.runner import TargetUnreachable
+    from probe.runner import ConfigProblem, TargetUnreachable
 
     _configure_logging(options.verbose)
 
@@ -287,9 +287,10 @@ def _run_scan(
     except TargetUnreachable as exc:
         writer(exc.report, settings, False)
         fail(f"cannot scan {settings.target}: {exc}", EXIT_UNREACHABLE)
-    except ConfigError as exc:
-        # A check met a configuration problem mid-run (a platform token refused): what finished is kept.
-        writer(plan.collector.report(), settings, False)
+    except ConfigProblem as exc:
+        # A check met a configuration problem mid-run (a platform token refused): the report says so as an error
+        # result, with everything else that finished, and the exit code is the usage error's.
+        writer(exc.report, settings, False)
         fail(str(exc))
     except KeyboardInterrupt:
         report = plan.collector.report(interrupted=True)

@@ -64,7 +64,7 @@ def test_the_engine_imports_no_family() -> None:
     offences = []
     for path in engine:
         for imported in imported_modules(path, "probe"):
-            if imported.startswith("probe.checks.") or imported.startswith("probe.demo.") and path.name != "cli.py":
+            if imported.startswith("probe.checks.") or (imported.startswith("probe.demo.") and path.name != "cli.py"):
                 offences.append(f"{path.relative_to(ROOT)} imports {imported}")
     assert not offences, offences
 
