@@ -440,17 +440,12 @@ def checklist(
     def write(report: Report, settings: Settings, complete: bool) -> None:
         from probe import checklist as cl
         from probe.registry import load
+        from probe.reporters import checklist as text
         from probe.reporters import html
 
-        registry = load()
-        built = cl.build(
-            report,
-            [spec.info for spec in registry.specs],
-            hints=cl.section_hints(registry),
-            fail_on=settings.fail_on,
-            allow_errors=settings.allow_errors,
-        )
-        renderers = {"console": cl.render_text, "markdown": cl.render_markdown, "html": html.render_checklist}
+        built = cl.build(report, [spec.info for spec in load().specs], fail_on=settings.fail_on,
+                         allow_errors=settings.allow_errors)
+        renderers = {"console": text.render_text, "markdown": text.render_markdown, "html": html.render_checklist}
         for fmt, path in outputs:
             _emit(renderers[fmt](built), fmt, path, "checklist")
 

@@ -18,7 +18,7 @@ from probe.config import ConfigError, Settings
 from probe.context import CheckContext, Memo
 from probe.guards import Skip, Unavailable
 from probe.http import HttpClient, HttpError, Scope, ScopedHttp
-from probe.model import CheckInfo, Mode, Report, Result, Status, sort_key
+from probe.model import PRECONDITION, CheckInfo, Mode, Report, Result, Status, sort_key
 from probe.redact import Redactor
 from probe.registry import CheckSpec, Registry
 from probe.surface import Surface
@@ -232,6 +232,7 @@ def _skip(info: CheckInfo, target: str | None, reason: str) -> Result:
         location=target or "(no target)",
         detail=reason,
         confidence=info.confidence,
+        kind=PRECONDITION,
     )
 
 
@@ -239,7 +240,7 @@ async def _run_one(spec: CheckSpec, ctx: CheckContext, deadline: float) -> list[
     info = spec.info
     unmet = next((g for g in spec.guards if not g.met(ctx)), None)
     if unmet is not None:
-        return [ctx.skip(ctx.location, unmet.reason)]
+        return [ctx.skip(ctx.location, unmet.reason, kind=PRECONDITION)]
     try:
         async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
             produced = list(await spec.fn(ctx))

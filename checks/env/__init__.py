@@ -32,7 +32,12 @@ from probe.context import CheckContext, MemoKey
 from probe.guards import Skip, Unavailable
 from probe.model import FileLocation, Result, Severity
 from probe.redact import mask
-from probe.registry import check
+from probe.registry import Family, check
+
+FAMILY = Family(
+    group="configuration",
+    unlock="set [env] manifest (your .env.example) and deployed (dotenv:PATH, process, vercel:APP, heroku:APP ...)",
+)
 
 PRODUCTION_NAMES = frozenset({"production", "prod", "live"})
 STAGING_NAMES = frozenset({"staging", "stage", "preview", "uat", "qa"})
