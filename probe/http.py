@@ -22,12 +22,15 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.cookiejar import CookieJar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
 from probe.redact import Redactor
+
+if TYPE_CHECKING:
+    from probe.config import Settings
 
 log = logging.getLogger("probe.http")
 
@@ -241,6 +244,25 @@ class HttpClient:
         self._backoff_until: dict[str, float] = {}
         # (host, path) → why; path "" stops the whole host.
         self._stopped: dict[tuple[str, str], str] = {}
+
+    @classmethod
+    def for_settings(cls, settings: Settings, *, redactor: Redactor, user_agent: str, deadline: float) -> HttpClient:
+        """The run's client as the settings describe it: scope (the target's host unless `scope` is set), budget,
+        pace, timeouts, byte cap, per-host concurrency and the trusted CAs. Raises ValueError without a target."""
+        if not settings.target:
+            raise ValueError("a client needs a target URL")
+        return cls(
+            scope=Scope(settings.target, settings.scope),
+            redactor=redactor,
+            user_agent=user_agent,
+            max_requests=settings.max_requests,
+            rate=settings.rate,
+            timeout=settings.timeout,
+            max_bytes=settings.max_bytes,
+            per_host=settings.per_host,
+            deadline=deadline,
+            verify=ssl_context(settings.ca_bundle),
+        )
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -543,6 +565,13 @@ def describe_transport_error(exc: httpx.HTTPError) -> str:
         return f"broken response ({exc})"
     text = str(exc)
     return "connection refused" if "All connection attempts failed" in text else (text or type(exc).__name__)
+
+
+def ssl_context(ca_bundle: str | None) -> ssl.SSLContext | bool:
+    """The system's trust store, plus the CAs of `ca_bundle` (a PEM file) when one is given."""
+    if ca_bundle is None:
+        return True
+    return ssl.create_default_context(cafile=ca_bundle)
 
 
 class ScopedHttp:

@@ -25,14 +25,15 @@ from urllib.parse import urljoin, urlsplit
 
 from pydantic import BaseModel, ValidationError
 
-from probe.config import ConfigError, check_target_url, settings_model
-from probe.http import HttpClient, HttpError, Response, Scope, ScopedHttp
+from probe.config import ConfigError, Settings, check_target_url, settings_model
+from probe.http import HttpClient, HttpError, Response, ScopedHttp
 from probe.parsing import parse_set_cookie
 from probe.redact import Redactor
 from probe.surface import Surface
 
 # A look, not a scan: the page, a few scripts, the OpenAPI paths.
 MAX_REQUESTS = 30
+RATE = 10.0
 TIMEOUT_S = 10.0
 DURATION_S = 60.0
 MAX_PATH_CHARS = 200
@@ -133,20 +134,12 @@ def generate(url: str | None, *, cwd: Path, ca_bundle: str | None = None) -> tup
 
 
 async def discover(url: str, ca_bundle: str | None = None) -> Findings:
-    from probe.runner import USER_AGENT, ssl_context
+    from probe.runner import USER_AGENT
 
-    client = HttpClient(
-        scope=Scope(url),
-        redactor=Redactor(()),
-        user_agent=USER_AGENT,
-        max_requests=MAX_REQUESTS,
-        rate=10.0,
-        timeout=TIMEOUT_S,
-        max_bytes=2_000_000,
-        per_host=4,
-        deadline=time.monotonic() + DURATION_S,
-        verify=ssl_context(ca_bundle),
-    )
+    look = Settings(target=url, max_requests=MAX_REQUESTS, rate=RATE, timeout=TIMEOUT_S, max_duration=DURATION_S,
+                    ca_bundle=ca_bundle)
+    client = HttpClient.for_settings(look, redactor=Redactor(()), user_agent=USER_AGENT,
+                                     deadline=time.monotonic() + DURATION_S)
     found = Findings(target=url)
     surface = Surface(ScopedHttp(client, "surface", url), [])
     try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import ssl
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -120,12 +119,6 @@ class Collector:
         return dataclasses.replace(result, **cleaned)
 
 
-def ssl_context(ca_bundle: str | None) -> ssl.SSLContext | bool:
-    if ca_bundle is None:
-        return True
-    return ssl.create_default_context(cafile=ca_bundle)
-
-
 async def run(
     settings: Settings,
     registry: Registry,
@@ -140,18 +133,7 @@ async def run(
         scope = Scope(target, settings.scope)
         if not scope.allows(target):
             raise TargetUnreachable(f"{target} is not inside the configured scope ({scope})", collector.report())
-        client = HttpClient(
-            scope=scope,
-            redactor=collector.redactor,
-            user_agent=USER_AGENT,
-            max_requests=settings.max_requests,
-            rate=settings.rate,
-            timeout=settings.timeout,
-            max_bytes=settings.max_bytes,
-            per_host=settings.per_host,
-            deadline=deadline,
-            verify=ssl_context(settings.ca_bundle),
-        )
+        client = HttpClient.for_settings(settings, redactor=collector.redactor, user_agent=USER_AGENT, deadline=deadline)
         collector.client = client
     base = target or ""
     surface = Surface(ScopedHttp(client, "surface", base), settings.section_routes())
