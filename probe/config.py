@@ -63,6 +63,7 @@ class Settings(Section):
     per_host: int = Field(default=4, ge=1, le=64, description="concurrent requests per host")
     ca_bundle: str | None = None
     routes: tuple[str, ...] = Field(default=(), description="extra paths to include in the attack surface")
+    exclude: tuple[str, ...] = Field(default=(), description="paths never requested, in any mode: '/logout', '/admin/*'")
     baseline: str | None = Field(default=None, description="accepted-risks file (default: probe-baseline.toml if present)")
 
     sections_declared: ClassVar[tuple[str, ...]] = ()

@@ -118,6 +118,7 @@ class Findings:
     openapi: tuple[str, int] | None = None  # (title, paths)
     requests: int = 0
     problem: str = ""
+    notes: tuple[str, ...] = ()  # what the look found where (the OpenAPI document, routes left alone)
 
 
 def generate(url: str | None, *, cwd: Path, ca_bundle: str | None = None) -> tuple[str, list[str]]:
@@ -160,6 +161,7 @@ async def discover(url: str, ca_bundle: str | None = None) -> Findings:
         found.problem = str(exc)
     finally:
         found.requests = client.sent
+        found.notes = tuple(client.notes)
         await client.aclose()
     return found
 
@@ -265,6 +267,7 @@ def summary(findings: Findings, manifest: tuple[str, tuple[str, ...]] | None) ->
         lines.append("log-in: " + (f"{findings.login.method} {findings.login.path}" if findings.login else "none found"))
         lines.append("webhooks: " + (", ".join(findings.webhooks) or "none found"))
         lines.append("OpenAPI: " + (f"{findings.openapi[1]} paths" if findings.openapi else "none found"))
+        lines += findings.notes
     lines.append("env manifest: " + (f"{manifest[0]} ({len(manifest[1])} variables)" if manifest else "none in this folder"))
     return [_comment(line) for line in lines]
 

@@ -16,7 +16,7 @@ from probe.accounts import Accounts, AccountSettings, LoginSettings
 from probe.config import ConfigError, Settings
 from probe.context import CheckContext, Memo
 from probe.guards import Skip, Unavailable
-from probe.http import HttpClient, HttpError, Scope, ScopedHttp
+from probe.http import Excluded, HttpClient, HttpError, Scope, ScopedHttp
 from probe.model import PRECONDITION, CheckInfo, Mode, Report, Result, Status, sort_key
 from probe.redact import Redactor
 from probe.registry import CheckSpec, Registry
@@ -136,7 +136,8 @@ async def run(
         client = HttpClient.for_settings(settings, redactor=collector.redactor, user_agent=USER_AGENT, deadline=deadline)
         collector.client = client
     base = target or ""
-    surface = Surface(ScopedHttp(client, "surface", base), settings.section_routes())
+    surface = Surface(ScopedHttp(client, "surface", base), settings.section_routes(), passive=settings.mode is Mode.PASSIVE,
+                      exclude=settings.exclude)
     accounts = Accounts(settings.table(AccountSettings), settings.section(LoginSettings), ScopedHttp(client, "accounts", base),
                         collector.redactor)
     memo = Memo()
@@ -228,6 +229,8 @@ async def _run_one(spec: CheckSpec, ctx: CheckContext, deadline: float) -> list[
             produced = list(await spec.fn(ctx))
     except Skip as skipped:
         return [ctx.skip(skipped.location or ctx.location, skipped.reason)]
+    except Excluded as left:
+        return [ctx.skip(ctx.location, f"{left} (the configuration's `exclude`)")]
     except Unavailable as missing:
         return [ctx.error(missing.location or ctx.location, missing.reason)]
     except TimeoutError:

@@ -329,7 +329,7 @@ async def _served(ctx: CheckContext, find: Callable[[str], Iterable[tuple[int, i
     if hits:
         return hits
     return [served.unread_error(ctx) or ctx.passed(
-        ctx.location, f"No {what} in {len(served.texts)} served text(s) (page, scripts, source maps).")]
+        ctx.location, f"No {what} in {len(served.texts)} served text(s): {served.coverage}.")]
 
 
 async def _with_deployed(ctx: CheckContext, served: list[Result],
