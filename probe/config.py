@@ -48,6 +48,10 @@ class Section(BaseModel):
         """Paths this section names (login, webhooks, resources): extra routes for the attack surface."""
         return []
 
+    def scope_hosts(self) -> list[str]:
+        """Hosts besides the target that this section's checks must reach (a hosting platform's API): scope entries."""
+        return []
+
 
 class Settings(Section):
     target: str | None = None
@@ -99,14 +103,22 @@ class Settings(Section):
         value: Mapping[str, S] = self._declared(model)
         return value
 
-    def section_routes(self) -> list[str]:
-        found: list[str] = list(self.routes)
+    def _declared_entries(self) -> list[Section]:
+        entries: list[Section] = []
         for name in self.sections_declared:
             value = getattr(self, name)
-            for item in value if isinstance(value, (list, tuple)) else [value]:
-                if isinstance(item, Section):
-                    found.extend(item.surface_routes())
+            entries += [i for i in (value if isinstance(value, (list, tuple)) else [value]) if isinstance(i, Section)]
+        return entries
+
+    def section_routes(self) -> list[str]:
+        found: list[str] = list(self.routes)
+        for entry in self._declared_entries():
+            found.extend(entry.surface_routes())
         return list(dict.fromkeys(found))
+
+    def section_scope(self) -> list[str]:
+        """Scope entries the sections add to the run's (platform APIs the env sources read)."""
+        return list(dict.fromkeys(host for entry in self._declared_entries() for host in entry.scope_hosts()))
 
 
 def check_target_url(value: str) -> str:

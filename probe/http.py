@@ -102,6 +102,12 @@ class Scope:
         default = entries or ((f"{host}:{parts.port}",) if parts.port else (host,))
         self.entries = tuple(e.lower().strip() for e in default)
 
+    def including(self, entries: Sequence[str]) -> Scope:
+        """This scope with more entries (a platform's API host that a check must also reach)."""
+        wider = Scope("", ())
+        wider.entries = tuple(dict.fromkeys((*self.entries, *(e.lower().strip() for e in entries))))
+        return wider
+
     def allows(self, url: str) -> bool:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -253,13 +259,12 @@ class HttpClient:
         self._stopped: dict[tuple[str, str], str] = {}
 
     @classmethod
-    def for_settings(cls, settings: Settings, *, redactor: Redactor, user_agent: str, deadline: float) -> HttpClient:
-        """The run's client as the settings describe it: scope (the target's host unless `scope` is set), budget,
-        pace, timeouts, byte cap, per-host concurrency and the trusted CAs. Raises ValueError without a target."""
-        if not settings.target:
-            raise ValueError("a client needs a target URL")
+    def for_settings(cls, settings: Settings, *, redactor: Redactor, user_agent: str, deadline: float,
+                     scope: Scope | None = None) -> HttpClient:
+        """The run's client as the settings describe it: scope (the target's host unless `scope` is set, plus what
+        the sections add), budget, pace, timeouts, byte cap, per-host concurrency and the trusted CAs."""
         return cls(
-            scope=Scope(settings.target, settings.scope),
+            scope=scope or run_scope(settings),
             redactor=redactor,
             user_agent=user_agent,
             max_requests=settings.max_requests,
@@ -577,6 +582,11 @@ def describe_transport_error(exc: httpx.HTTPError) -> str:
         return f"broken response ({exc})"
     text = str(exc)
     return "connection refused" if "All connection attempts failed" in text else (text or type(exc).__name__)
+
+
+def run_scope(settings: Settings) -> Scope:
+    """The hosts a run may contact: the target's (or the configured `scope`) and those the sections need."""
+    return Scope(settings.target or "", settings.scope).including(settings.section_scope())
 
 
 def excluded(url: str, patterns: Sequence[str]) -> str | None:

@@ -16,7 +16,7 @@ from probe.accounts import Accounts, AccountSettings, LoginSettings
 from probe.config import ConfigError, Settings
 from probe.context import CheckContext, Memo
 from probe.guards import Skip, Unavailable
-from probe.http import Excluded, HttpClient, HttpError, Scope, ScopedHttp
+from probe.http import Excluded, HttpClient, HttpError, ScopedHttp, run_scope
 from probe.model import PRECONDITION, CheckInfo, Mode, Report, Result, Status, sort_key
 from probe.redact import Redactor
 from probe.registry import CheckSpec, Registry
@@ -129,11 +129,13 @@ async def run(
     target = settings.target
     client: HttpClient | None = None
     deadline = time.monotonic() + settings.max_duration
-    if target:
-        scope = Scope(target, settings.scope)
-        if not scope.allows(target):
-            raise TargetUnreachable(f"{target} is not inside the configured scope ({scope})", collector.report())
-        client = HttpClient.for_settings(settings, redactor=collector.redactor, user_agent=USER_AGENT, deadline=deadline)
+    scope = run_scope(settings)
+    if target and not scope.allows(target):
+        raise TargetUnreachable(f"{target} is not inside the configured scope ({scope})", collector.report())
+    # Without a target a run still has a client when a section needs one (a hosting platform's API to read).
+    if target or settings.section_scope():
+        client = HttpClient.for_settings(settings, redactor=collector.redactor, user_agent=USER_AGENT, deadline=deadline,
+                                         scope=scope)
         collector.client = client
     base = target or ""
     surface = Surface(ScopedHttp(client, "surface", base), settings.section_routes(), passive=settings.mode is Mode.PASSIVE,
