@@ -84,6 +84,7 @@ class Form:
     action: str
     method: str
     fields: tuple[tuple[str, str], ...]  # (name, input type)
+    hidden: tuple[tuple[str, str], ...] = ()  # (name, value) of its hidden inputs, as the page served them
 
 
 @dataclass(frozen=True)
@@ -116,20 +117,31 @@ class _Page(HTMLParser):
             elif "service-desc" in rel:
                 self.api_links.append(a["href"])
         elif tag == "form" and len(self.forms) < MAX_FORMS:
-            self._form = {"action": a.get("action", ""), "method": (a.get("method") or "get").upper(), "fields": []}
+            self._form = {"action": a.get("action", ""), "method": (a.get("method") or "get").upper(), "fields": [],
+                          "hidden": []}
         elif tag in ("input", "textarea", "select") and self._form is not None and a.get("name"):
             self._form["fields"].append((a["name"], a.get("type", tag)))
+            if a.get("type", "").lower() == "hidden":
+                self._form["hidden"].append((a["name"], a.get("value", "")))
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "script":
             self._in_script = False
         elif tag == "form" and self._form is not None:
-            self.forms.append(Form(self._form["action"], self._form["method"], tuple(self._form["fields"])))
+            self.forms.append(Form(self._form["action"], self._form["method"], tuple(self._form["fields"]),
+                                   tuple(self._form["hidden"])))
             self._form = None
 
     def handle_data(self, data: str) -> None:
         if self._in_script:
             self.inline.append(data)
+
+
+def parse_forms(html: str) -> tuple[Form, ...]:
+    """The forms of an HTML page other than the root (a log-in page), parsed as the root page's are."""
+    parser = _Page()
+    parser.feed(html)
+    return tuple(parser.forms)
 
 
 @dataclass(frozen=True)
