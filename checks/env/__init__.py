@@ -587,7 +587,9 @@ async def test_credential(ctx: CheckContext) -> list[Result]:
 
 
 
-def _local_urls(text: str, own_netloc: str) -> Iterable[tuple[int, int, str, str]]:
+def _local_urls(text: str, own_netloc: str, *, configured: bool = False) -> Iterable[tuple[int, int, str, str]]:
+    """Local URLs in `text`. `configured`: the text is a deployed value, where even a bare `http://localhost` is an
+    address the app will use (in a served script it may be a parsing idiom, see below)."""
     for match in _URL_IN_TEXT.finditer(text[:SCAN_LIMIT]):
         url = match.group(0).rstrip(".,;")
         try:
@@ -600,7 +602,7 @@ def _local_urls(text: str, own_netloc: str) -> Iterable[tuple[int, int, str, str
             continue
         # `new URL(path, "http://localhost")` is a parsing idiom in libraries, not configuration: only a URL
         # with a port or a path points at a service.
-        if port is None and parts.path in ("", "/"):
+        if port is None and parts.path in ("", "/") and not configured:
             continue
         # Scheme, host and port only: the userinfo of a database URL is its password.
         shown = f"{parts.scheme}://{host}" + (f":{port}" if port else "")
@@ -625,8 +627,9 @@ async def localhost_url(ctx: CheckContext) -> list[Result]:
     own = urlsplit(ctx.target).netloc.lower() if ctx.target else ""
     def judge_deployed(state: EnvState) -> list[Result]:
         def judge(var: DeployedVar) -> Result | None:
-            value = (var.value or "").strip()
-            for _start, _end, _url, shown in _local_urls(value, ""):
+            # A list of URLs (CORS origins: `http://localhost,http://localhost:5173`) is judged URL by URL.
+            value = " ".join(re.split(r"[,;\s]+", (var.value or "").strip()))
+            for _start, _end, _url, shown in _local_urls(value, "", configured=True):
                 return ctx.fail(_loc(state, var.name), f"{var.name} points at {shown}.", kind="localhost-url",
                                 file=_file(state, var.name), evidence=_evidence(state, var, host=shown))
             return None
