@@ -190,7 +190,13 @@ async def run(
                 redactor=collector.redactor,
             )
             async with gate:
-                results = await _run_one(spec, ctx, deadline)
+                try:
+                    results = await _run_one(spec, ctx, deadline)
+                except ConfigError as exc:
+                    # The run stops here (exit 2), but the report written with what was gathered must not read as
+                    # clean: the check that met the problem is an error in every format.
+                    collector.add([ctx.error(ctx.location, str(exc))])
+                    raise
             collector.add([r for r in results if r.status is Status.FAIL] if unreachable else results)
             done += 1
             if on_progress:
