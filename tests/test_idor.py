@@ -389,3 +389,40 @@ def test_a_control_that_answers_anyone_sets_its_account_aside(tmp_path: Path) ->
     assert "'bob' set aside: its control request GET /api/status answers without credentials" in users.detail
     projects = _at(report, "idor.cross-account-read", "/api/projects/{id}")[0]
     assert projects.status is Status.SKIP and "set aside" in projects.detail
+
+
+@pytest.mark.parametrize("control", ["GET /api/welcome", "GET /api/beta"])
+def test_jwt_checks_need_a_route_that_refuses_no_token_and_a_garbage_token(control: str) -> None:
+    """alice's control is a public page that greets by an unverified token, or a route that takes any bearer token:
+    a forged token gets the genuine one's answer there, which proves nothing (both twins would fail). The JWT checks
+    judge on the next candidate, which refuses no token and a garbage token."""
+    for variant, verdict in (("vulnerable", Status.FAIL), ("hardened", Status.PASS)):
+        seed = make_seed()
+        config = authz_config(seed, **({} if variant == "vulnerable" else {"auth": {"jwt_secret": seed.strong_secret}}))
+        config["accounts"]["alice"]["control"] = control
+        with serve_asgi(create_app(variant, seed)) as url:
+            report = scan_authz(url, mode="passive", **config)
+        for check_id in ("auth.jwt-none", "auth.jwt-signature-unchecked", "auth.jwt-expired-accepted"):
+            (result,) = results_for(report, check_id)
+            assert result.status is verdict and result.location.endswith("/api/documents"), (variant, result)
+        documents = next(r for r in results_for(report, "idor.cross-account-read") if "documents" in r.location)
+        if control == "GET /api/welcome":
+            # The matrix sets alice aside: a control that answers anyone cannot tell a lost session.
+            assert documents.status is Status.SKIP
+            assert "its control request GET /api/welcome answers without credentials too (200)" in documents.detail
+        else:
+            assert documents.status is verdict
+
+
+def test_no_jwt_verdict_on_a_route_that_answers_anyone() -> None:
+    seed = make_seed()
+    config = authz_config(seed)
+    del config["accounts"]["alice"]["control"]
+    config["resources"] = [{"path": "/api/welcome", "owner": "alice"}]  # her only candidate
+    with serve_asgi(create_app("hardened", seed)) as url:
+        report = scan_authz(url, mode="passive", **config)
+    for check_id in ("auth.jwt-none", "auth.jwt-signature-unchecked"):
+        skipped = expect(report, check_id, "skip")[0]
+        assert "GET /api/welcome answers without a token too (200): a public route" in skipped.detail
+    welcome = expect(report, "auth.unauthenticated-access", "pass")[0]  # the guest greeting is not alice's data
+    assert welcome.location.endswith("/api/welcome")
