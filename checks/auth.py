@@ -31,8 +31,8 @@ from probe.checks.idor.matrix import (
     how,
     login_note,
     matrix,
-    others_of,
     pair_evidence,
+    readers,
     resource_status,
     unsure,
 )
@@ -138,9 +138,9 @@ async def missing_role_check(ctx: CheckContext) -> list[Result]:
             results.append(status)
             continue
         location, owner, role = ctx.http.url(t.resource.path), t.resource.owner, t.resource.role
-        actors = [a for a in others_of(ctx, owner, m.login_errors) if ctx.accounts.role(a) != role]
+        actors = readers(ctx, t.resource, m.unavailable)
         if not actors:
-            failed = [n for n in m.login_errors if ctx.accounts.role(n) != role]
+            failed = [n for n in m.login_errors if ctx.accounts.role(n) != role and n not in t.resource.shared_with]
             report = ctx.error if failed else ctx.skip
             results.append(report(location, f"{t.resource.label}: needs an account without role {role!r} that can "
                                              f"log in.{login_note(m)}"))
@@ -235,7 +235,8 @@ def resigned(token: Token, key: str, **changes: Any) -> str:
 
 @dataclass(frozen=True)
 class JwtTarget:
-    """A request that needs the token: it succeeds with it (`genuine`) and not without (`anonymous`)."""
+    """A request that needs the token: it succeeds with it (`genuine`) and is refused both without it (`anonymous`)
+    and with a garbage token in its place (the control that makes "a forged token was accepted" mean something)."""
 
     account: str
     token: Token
@@ -312,16 +313,33 @@ async def _jwt_facts(ctx: CheckContext) -> JwtFacts:
     for line in _candidate_lines(ctx, account):
         method, path = parse_request_line(line)
         genuine = await ctx.http.request(method, path, headers=dict(session.headers), follow_redirects=False)
+        if not 200 <= genuine.status < 300:
+            tried.append(f"{line} → {genuine.status} with the token")
+            continue
         anonymous = await ctx.http.request(method, path, follow_redirects=False)
-        tried.append(f"{line} → {genuine.status} with the token, {anonymous.status} without")
-        needs_token = 200 <= genuine.status < 300 and (
-            not 200 <= anonymous.status < 300 or carries_record(anonymous, genuine) is None)
-        if needs_token:
-            target = JwtTarget(account, token, method, path, dict(session.headers), genuine, anonymous)
-            return JwtFacts(target, token, account, secret=secret, secret_source=source)
+        if _answered(anonymous):
+            # A route that answers anyone is public: auth.unauthenticated-access judges it, once.
+            tried.append(f"{line} answers without a token too ({anonymous.status}): a public route")
+            continue
+        garbage = {k: v.replace(token.raw, GARBAGE_TOKEN) for k, v in session.headers.items()}
+        refused = await ctx.http.request(method, path, headers=garbage, follow_redirects=False)
+        if _answered(refused):
+            tried.append(f"{line} answers a garbage token too ({refused.status}): the token is not what it checks")
+            continue
+        target = JwtTarget(account, token, method, path, dict(session.headers), genuine, anonymous)
+        return JwtFacts(target, token, account, secret=secret, secret_source=source)
     reason = "; ".join(tried) or "no request to try: set control = 'GET /api/me' on the account"
-    return JwtFacts(None, token, account, skip=f"no request that needs {account}'s token ({reason})", secret=secret,
-                    secret_source=source)
+    return JwtFacts(None, token, account, skip=f"no request that refuses no token and a garbage token but accepts "
+                                               f"{account}'s ({reason})", secret=secret, secret_source=source)
+
+
+# Sent where the genuine token goes: a route that accepts it checks no token, so forged ones prove nothing there.
+GARBAGE_TOKEN = "probe-not-a-token"
+
+
+def _answered(response: Response) -> bool:
+    """Not refused: any 2xx. A refusal is what a missing or garbage token must get (401, 403, a redirect to log in)."""
+    return 200 <= response.status < 300
 
 
 async def _send_forged(ctx: CheckContext, target: JwtTarget, forged: str) -> Response:

@@ -37,6 +37,9 @@ _HIDDEN_INPUT = re.compile(r"<input\b[^>]*>", re.IGNORECASE)
 # The lookbehind starts a name only at its first letter: linear on a hostile tag with a very long name.
 _ATTR = re.compile(r"""(?<![a-zA-Z_:-])([a-zA-Z_:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
 MAX_CSRF_PAGE_CHARS = 200_000
+# An account whose role is anything else is privileged (an admin, a superuser, support staff): it may read
+# other accounts' records by design, so the idor checks never count its reads as a leak.
+DEFAULT_ROLE = "user"
 
 
 def parse_request_line(value: str) -> tuple[str, str]:
@@ -103,7 +106,7 @@ class AccountSettings(Section):
     bearer: str | None = None
     cookie: str | None = None
     headers: dict[str, str] = Field(default_factory=dict)
-    role: str = "user"
+    role: str = Field(default=DEFAULT_ROLE, description="'admin': a privileged account, never counted as a leak")
     control: str | None = Field(default=None, description="'GET /api/me': a request this account alone can make")
 
     @field_validator("control")
@@ -179,6 +182,9 @@ class Accounts:
 
     def role(self, name: str) -> str:
         return self._settings[name].role
+
+    def privileged(self, name: str) -> bool:
+        return self._settings[name].role != DEFAULT_ROLE
 
     def _lock(self, name: str) -> asyncio.Lock:
         return self._locks.setdefault(name, asyncio.Lock())
