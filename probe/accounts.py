@@ -148,6 +148,8 @@ class Session:
     # Bumped on every re-login, so two callers that both saw a 401 refresh once, not twice.
     generation: int = 0
     cookies: Mapping[str, str] = field(default_factory=dict)
+    # (URL, Set-Cookie header) of every response of the log-in (CSRF page, login step), for judging cookie flags.
+    set_cookies: tuple[tuple[str, str], ...] = ()
 
 
 class Accounts:
@@ -259,6 +261,7 @@ class Accounts:
         # The password is a secret; the username is shown (it names the account the finding is about).
         self._redactor.add(password)
         cookies: dict[str, str] = {}
+        set_cookies: list[tuple[str, str]] = []
         headers: dict[str, str] = {}
         csrf_value: str | None = None
         csrf_name = login.csrf_field
@@ -269,6 +272,7 @@ class Accounts:
             if page.status >= 400:
                 raise LoginFailed(name, step, f"answered {page.status}")
             cookies.update(_set_cookies(page))
+            set_cookies += [(page.url, h) for h in page.header_list("set-cookie")]
             csrf_name, csrf_value = find_csrf_token(page.text[:MAX_CSRF_PAGE_CHARS], cookies, login.csrf_field)
             if csrf_value is None:
                 raise LoginFailed(name, step, "no CSRF token in the page's form fields or cookies (set csrf_field)")
@@ -291,6 +295,7 @@ class Accounts:
             excerpt = self._redactor.redact(response.text[:160].strip())
             raise LoginFailed(name, step, f"answered {response.status}" + (f" ({excerpt})" if excerpt else ""))
         cookies.update(_set_cookies(response))
+        set_cookies += [(response.url, h) for h in response.header_list("set-cookie")]
         for value in cookies.values():
             self._redactor.add(value)
         token = self._token(response, cookies)
@@ -298,7 +303,7 @@ class Accounts:
             raise LoginFailed(name, step, f"answered {response.status} but carried no token at {login.token}")
         self._redactor.add(token)
         return Session(name=name, headers=self._send(token, cookies), token=token, generation=generation,
-                       cookies=cookies)
+                       cookies=cookies, set_cookies=tuple(set_cookies))
 
     def _token(self, response: Response, cookies: Mapping[str, str]) -> str | None:
         source, _, where = self._login.token.partition(":")
