@@ -259,6 +259,14 @@ async def _confirm(ctx: CheckContext, cookie: SignedCookie, key: bytes) -> str:
     return f"not confirmed: {control} refused the re-signed cookie ({response.status})"
 
 
+def _named(cookies: list[SignedCookie]) -> str:
+    """`session` (from the page, alice's log-in), `other` (from bob's log-in)."""
+    origins: dict[str, list[str]] = {}
+    for cookie in cookies:
+        origins.setdefault(cookie.name, []).append(cookie.origin)
+    return ", ".join(f"`{name}` (from {', '.join(where)})" for name, where in origins.items())
+
+
 @check(
     id="auth.session-weak-secret",
     title="Session cookies are not signed with a published key",
@@ -300,19 +308,21 @@ async def session_weak_secret(ctx: CheckContext) -> list[Result]:
         listed = wordlists.describe(secret) or "a published list"
         confirmed = await _confirm(ctx, next((c for c in cookies if c.account), first), key) \
             if ctx.mode is Mode.ACTIVE else "not confirmed: passive mode verifies offline only"
-        names = ", ".join(dict.fromkeys(f"`{c.name}` ({c.origin})" for c in cookies))
         results.append(ctx.fail(
             f"{base}#cookie:{first.name}",
-            f"The {first.framework.name} session cookie {names} is signed with a published key ({mask(secret)}, "
-            f"from {listed}): anyone can sign a session for any user; {confirmed}.",
+            f"The {first.framework.name} session cookie {_named(cookies)} is signed with a published key "
+            f"({mask(secret)}, from {listed}): anyone can sign a session for any user; {confirmed}.",
             kind=f"weak-session-secret:{first.framework.name}",
             remediation=first.framework.rotate,
-            evidence={"framework": first.framework.name, "cookies": [c.name for c in cookies],
+            evidence={"framework": first.framework.name, "cookies": list(dict.fromkeys(c.name for c in cookies)),
                       "from": [c.origin for c in cookies], "secret": mask(secret), "list": listed,
                       "confirmation": confirmed}))
+    by_name: dict[tuple[str, str], list[SignedCookie]] = {}
     for cookie in clean:
-        results.append(ctx.passed(f"{base}#cookie:{cookie.name}", f"The {cookie.framework.name} cookie `{cookie.name}` "
-                                  f"({cookie.origin}) is signed with none of {len(keys)} published keys."))
+        by_name.setdefault((cookie.framework.name, cookie.name), []).append(cookie)
+    for (framework, name), cookies in by_name.items():
+        results.append(ctx.passed(f"{base}#cookie:{name}", f"The {framework} cookie {_named(cookies)} is signed with "
+                                                           f"none of {len(keys)} published keys."))
     if gathered.failures:
         results.append(ctx.error(ctx.location, "; ".join(gathered.failures)))
     return results

@@ -77,7 +77,7 @@ def _bundled() -> SecretList:
     text = resources.files("probe.checks").joinpath("jwt_secrets.txt").read_text(encoding="utf-8")
     lines = (line.rstrip("\r") for line in text.split("\n"))
     secrets = tuple(line for line in lines if line and not line.startswith("# "))
-    return SecretList(BUNDLED, "checks/jwt_secrets.txt (framework, library and tutorial defaults)", secrets)
+    return SecretList(BUNDLED, "the bundled list of framework, library and tutorial defaults (checks/jwt_secrets.txt)", secrets)
 
 
 def _literal(line: str) -> str:
