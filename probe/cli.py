@@ -396,13 +396,16 @@ def list_checks(
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=f"{len(registry.specs)} checks", show_lines=False)
     for column in ("id", "mode", "severity", "what it tests"):
         table.add_column(column)
     for spec in registry.specs:
         info = spec.info
-        table.add_row(info.id, "active" if info.active else "passive", info.severity.value, info.summary)
+        # Text, not markup: summaries name config tables like [cors], which rich would read as style tags.
+        table.add_row(*(Text(cell) for cell in (info.id, "active" if info.active else "passive", info.severity.value,
+                                                info.summary)))
     Console(width=console_width()).print(table)
 
 

@@ -169,3 +169,12 @@ def test_scanning_commands_take_the_same_options() -> None:
     shared = {name for name, _, _ in SCAN_OPTIONS}
     for name in ("scan", "checklist", "baseline"):
         assert shared <= {p.name for p in commands[name].params}, name
+
+
+def test_probe_checks_shows_config_table_names() -> None:
+    """Summaries that name a config table such as [env.vars] are printed as written, not eaten as style tags."""
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "400"}
+    listed = subprocess.run([sys.executable, "-m", "probe", "checks"], capture_output=True, text=True, env=env, timeout=60,
+                            check=False)
+    assert listed.returncode == 0, listed.stderr
+    assert "(.env.example or [env.vars])" in listed.stdout
