@@ -5,7 +5,8 @@ Passive and read-only: each route is requested once with GET and no credentials.
 ones (`ctx.surface.api_paths()`: configured, named in the page and its scripts, listed in an OpenAPI document) and
 the document's GET operations, without path parameters (a template needs an id probe does not have) or required
 query parameters; a route the document lists without a GET, or whose path reads as an action (`/createdb`,
-`/logout`), is never requested. At most `MAX_ROUTES` routes, those whose names suggest people or accounts first.
+`/logout`), is never requested, nor one that takes credentials or events (`/login`, `/webhooks/stripe`). At most
+`MAX_ROUTES` routes, those whose names suggest people or accounts first.
 """
 
 from __future__ import annotations
@@ -51,6 +52,9 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _HIDDEN = re.compile(r"(?i)^(?:[*•x●.\-]+|\[?(?:redacted|hidden|filtered|masked|removed)\]?|null|none)$")
 # Route words that suggest people or accounts: requested first when there are more routes than the bound.
 _PEOPLE = re.compile(r"(?i)user|account|member|customer|admin|staff|profile|people|person|debug|dump|export|employee|auth")
+# Routes that take credentials or events rather than list records (log-in, sign-up, webhook receivers, OAuth
+# callbacks): a GET there reads nothing, so the bounded requests go elsewhere.
+_INTAKE = re.compile(r"(?i)(?:^|/)(?:log-?in|sign-?in|sign-?up|register|webhooks?|callback|oauth)(?:/|$)")
 _CSRF = re.compile(r"(?i)csrf|xsrf")
 MAX_NODES = 5_000
 
@@ -132,7 +136,7 @@ async def candidates(ctx: CheckContext) -> list[str]:
     routes = [p for p in await ctx.surface.api_paths() if p not in listed or p in gets]
     routes.extend(sorted(gets))
     plain = [r for r in dict.fromkeys(routes)
-             if not any(n is not None for n in template_names(r)) and not reads_as_action(r)]
+             if not any(n is not None for n in template_names(r)) and not reads_as_action(r) and not _INTAKE.search(r)]
     return sorted(plain, key=lambda r: not _PEOPLE.search(r))[:MAX_ROUTES]
 
 
