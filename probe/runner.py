@@ -16,7 +16,7 @@ from probe.accounts import Accounts, AccountSettings, LoginSettings
 from probe.config import ConfigError, Settings
 from probe.context import CheckContext, Memo
 from probe.guards import Skip, Unavailable
-from probe.http import HttpClient, HttpError, Scope, ScopedHttp
+from probe.http import Excluded, HttpClient, HttpError, ScopedHttp, run_scope
 from probe.model import PRECONDITION, CheckInfo, Mode, Report, Result, Status, sort_key
 from probe.redact import Redactor
 from probe.registry import CheckSpec, Registry
@@ -129,14 +129,17 @@ async def run(
     target = settings.target
     client: HttpClient | None = None
     deadline = time.monotonic() + settings.max_duration
-    if target:
-        scope = Scope(target, settings.scope)
-        if not scope.allows(target):
-            raise TargetUnreachable(f"{target} is not inside the configured scope ({scope})", collector.report())
-        client = HttpClient.for_settings(settings, redactor=collector.redactor, user_agent=USER_AGENT, deadline=deadline)
+    scope = run_scope(settings)
+    if target and not scope.allows(target):
+        raise TargetUnreachable(f"{target} is not inside the configured scope ({scope})", collector.report())
+    # Without a target a run still has a client when a section needs one (a hosting platform's API to read).
+    if target or settings.section_scope():
+        client = HttpClient.for_settings(settings, redactor=collector.redactor, user_agent=USER_AGENT, deadline=deadline,
+                                         scope=scope)
         collector.client = client
     base = target or ""
-    surface = Surface(ScopedHttp(client, "surface", base), settings.section_routes())
+    surface = Surface(ScopedHttp(client, "surface", base), settings.section_routes(), passive=settings.mode is Mode.PASSIVE,
+                      exclude=settings.exclude)
     accounts = Accounts(settings.table(AccountSettings), settings.section(LoginSettings), ScopedHttp(client, "accounts", base),
                         collector.redactor)
     memo = Memo()
@@ -228,6 +231,8 @@ async def _run_one(spec: CheckSpec, ctx: CheckContext, deadline: float) -> list[
             produced = list(await spec.fn(ctx))
     except Skip as skipped:
         return [ctx.skip(skipped.location or ctx.location, skipped.reason)]
+    except Excluded as left:
+        return [ctx.skip(ctx.location, f"{left} (the configuration's `exclude`)")]
     except Unavailable as missing:
         return [ctx.error(missing.location or ctx.location, missing.reason)]
     except TimeoutError:

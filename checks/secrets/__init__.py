@@ -82,7 +82,7 @@ async def in_bundle(ctx: CheckContext) -> list[Result]:
     unread = collected.unread_error(ctx)
     if unread:
         return [unread]
-    detail = f"No server credentials in the page, {collected.scripts} script(s) and {len(collected.maps)} source map(s)."
+    detail = f"No server credentials in {collected.coverage}."
     if published:
         detail += " Publishable-by-design keys seen (info): " + "; ".join(published[:5]) + "."
     return [ctx.passed(ctx.location, detail)]
