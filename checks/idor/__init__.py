@@ -4,6 +4,7 @@ records by changing an id in the URL? The reads are judged on the shared authori
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -192,7 +193,8 @@ async def _write_trial(ctx: CheckContext, resource: ResourceSettings) -> Result:
     if actor is None:
         return ctx.error(location, f"{resource.label}: no other account could log in")
     method, path = parse_request_line(resource.create or "")
-    made = await ctx.accounts.request(ctx.http, owner, method, path, json=resource.create_json, follow_redirects=False)
+    made = await ctx.accounts.request(ctx.http, owner, method, path, json=resource.create_json, headers=resource.headers,
+                                      follow_redirects=False)
     found = json_path(made.json(), resource.created_id_at)
     if not 200 <= made.status < 300 or not found or not isinstance(found[0], (str, int)):
         return ctx.error(location, f"{resource.label}: {owner}'s create {method} {path} answered {made.status} "
@@ -200,15 +202,16 @@ async def _write_trial(ctx: CheckContext, resource: ResourceSettings) -> Result:
     record_path = resource.at(str(found[0]))
     trials: list[WriteTrial] = []
     try:
-        before = await request_as(ctx, owner, record_path)
+        before = await request_as(ctx, owner, record_path, headers=resource.headers)
         if not 200 <= before.status < 300:
             return ctx.error(location, f"{resource.label}: {owner} cannot read the record it just made "
                                        f"({record_path} → {before.status})")
         for write in resource.write_methods:
             body = None if write == "DELETE" else resource.write_json
             try:
-                sent = await ctx.accounts.request(ctx.http, actor, write, record_path, json=body, follow_redirects=False)
-                after = await request_as(ctx, owner, record_path)
+                sent = await ctx.accounts.request(ctx.http, actor, write, record_path, json=body, headers=resource.headers,
+                                                  follow_redirects=False)
+                after = await request_as(ctx, owner, record_path, headers=resource.headers)
             except (BudgetExhausted, DeadlineReached):
                 raise
             except HttpError as exc:
@@ -218,7 +221,7 @@ async def _write_trial(ctx: CheckContext, resource: ResourceSettings) -> Result:
             if trials[-1].changed:
                 break
     finally:
-        cleanup = await _clean_up(ctx, owner, record_path)
+        cleanup = await _clean_up(ctx, owner, record_path, resource.headers)
     written = next((t for t in trials if t.changed), None)
     evidence: dict[str, Any] = {"record": record_path, "created_by": owner, "written_by": actor, "cleanup": cleanup,
                                 "attempts": {t.method: (t.response.status if t.response else t.problem) for t in trials}}
@@ -245,9 +248,9 @@ def _changed(method: str, written: dict[str, Any], before: Response, after: Resp
     return bool(marks & fresh) or any(m in after.text and m not in before.text for m in marks)
 
 
-async def _clean_up(ctx: CheckContext, owner: str, record_path: str) -> str:
+async def _clean_up(ctx: CheckContext, owner: str, record_path: str, headers: Mapping[str, str]) -> str:
     try:
-        gone = await ctx.accounts.request(ctx.http, owner, "DELETE", record_path, follow_redirects=False)
+        gone = await ctx.accounts.request(ctx.http, owner, "DELETE", record_path, headers=headers, follow_redirects=False)
     except HttpError as exc:
         return f"DELETE {record_path} as {owner} failed ({exc}): remove it by hand"
     if gone.status < 300 or gone.status in (404, 410):
