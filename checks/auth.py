@@ -42,7 +42,12 @@ from probe.guards import Skip, Unavailable, accounts, configured, needs
 from probe.http import Response
 from probe.model import Result, Severity
 from probe.redact import mask
-from probe.registry import check
+from probe.registry import Family, check
+
+FAMILY = Family(
+    group="authorization",
+    unlock="add [login] and an [accounts.NAME] with a control request, so signed-in routes can be compared",
+)
 
 OWASP_AUTH = "https://owasp.org/API-Security/editions/2023/en/0xa2-broken-authentication/"
 OWASP_BFLA = "https://owasp.org/API-Security/editions/2023/en/0xa5-broken-function-level-authorization/"

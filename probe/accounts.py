@@ -21,6 +21,9 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 
 from probe.config import Section
+
+# Re-exported: the checks read request lines here, and `probe init` names CSRF fields as the log-in finds them.
+from probe.forms import CSRF_FIELD_HINTS as CSRF_FIELD_HINTS
 from probe.forms import (
     FormKeys,
     FormPage,
@@ -32,7 +35,7 @@ from probe.forms import (
     secret_header_values,
     set_cookies,
 )
-from probe.forms import parse_request_line as parse_request_line  # re-exported: the checks read request lines here
+from probe.forms import parse_request_line as parse_request_line
 from probe.http import HttpError, Response, ScopedHttp
 from probe.parsing import json_path
 from probe.redact import Redactor, mask

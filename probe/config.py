@@ -48,6 +48,10 @@ class Section(BaseModel):
         """Paths this section names (login, webhooks, resources): extra routes for the attack surface."""
         return []
 
+    def scope_hosts(self) -> list[str]:
+        """Hosts besides the target that this section's checks must reach (a hosting platform's API): scope entries."""
+        return []
+
 
 class Settings(Section):
     target: str | None = None
@@ -63,6 +67,7 @@ class Settings(Section):
     per_host: int = Field(default=4, ge=1, le=64, description="concurrent requests per host")
     ca_bundle: str | None = None
     routes: tuple[str, ...] = Field(default=(), description="extra paths to include in the attack surface")
+    exclude: tuple[str, ...] = Field(default=(), description="paths never requested, in any mode: '/logout', '/admin/*'")
     baseline: str | None = Field(default=None, description="accepted-risks file (default: probe-baseline.toml if present)")
 
     sections_declared: ClassVar[tuple[str, ...]] = ()
@@ -98,14 +103,22 @@ class Settings(Section):
         value: Mapping[str, S] = self._declared(model)
         return value
 
-    def section_routes(self) -> list[str]:
-        found: list[str] = list(self.routes)
+    def _declared_entries(self) -> list[Section]:
+        entries: list[Section] = []
         for name in self.sections_declared:
             value = getattr(self, name)
-            for item in value if isinstance(value, (list, tuple)) else [value]:
-                if isinstance(item, Section):
-                    found.extend(item.surface_routes())
+            entries += [i for i in (value if isinstance(value, (list, tuple)) else [value]) if isinstance(i, Section)]
+        return entries
+
+    def section_routes(self) -> list[str]:
+        found: list[str] = list(self.routes)
+        for entry in self._declared_entries():
+            found.extend(entry.surface_routes())
         return list(dict.fromkeys(found))
+
+    def section_scope(self) -> list[str]:
+        """Scope entries the sections add to the run's (platform APIs the env sources read)."""
+        return list(dict.fromkeys(host for entry in self._declared_entries() for host in entry.scope_hosts()))
 
 
 def check_target_url(value: str) -> str:

@@ -24,7 +24,16 @@ from pydantic import Field, field_validator
 
 from probe.checks.env import rules
 from probe.checks.env.manifest import KINDS, Kind, Manifest, ManifestError, VarSpec, load_manifest
-from probe.checks.env.sources import Deployed, DeployedVar, SourceError, SourceOptions, SourceSpec, load, parse_spec
+from probe.checks.env.sources import (
+    PLATFORMS,
+    Deployed,
+    DeployedVar,
+    SourceError,
+    SourceOptions,
+    SourceSpec,
+    load,
+    parse_spec,
+)
 from probe.checks.secrets.bundle import Text, bundle, excerpt
 from probe.checks.secrets.formats import KeyClass, classify, jwt_claims
 from probe.config import ConfigError, Section
@@ -32,7 +41,12 @@ from probe.context import CheckContext, MemoKey
 from probe.guards import Skip, Unavailable
 from probe.model import FileLocation, Result, Severity
 from probe.redact import mask
-from probe.registry import check
+from probe.registry import Family, check
+
+FAMILY = Family(
+    group="configuration",
+    unlock="set [env] manifest (your .env.example) and deployed (dotenv:PATH, process, vercel:APP, heroku:APP ...)",
+)
 
 PRODUCTION_NAMES = frozenset({"production", "prod", "live"})
 STAGING_NAMES = frozenset({"staging", "stage", "preview", "uat", "qa"})
@@ -101,6 +115,19 @@ class EnvSettings(Section):
             raise ValueError("give exactly two environments to compare (e.g. [\"staging\", \"production\"])")
         return value
 
+    def scope_hosts(self) -> list[str]:
+        """The API hosts of the hosting platforms this section reads, so the run's client may reach them."""
+        hosts: list[str] = []
+        for text in (*self.deployed, *self.compare):
+            try:
+                spec = parse_spec(text)
+            except ConfigError:
+                continue  # a `compare` entry that names an environment, not a source
+            if spec.kind in PLATFORMS:
+                parts = urlsplit(self.api.get(spec.kind, PLATFORMS[spec.kind][0]))
+                hosts.append(f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname or "")
+        return [h for h in hosts if h]
+
     @field_validator("api")
     @classmethod
     def _urls(cls, value: dict[str, str]) -> dict[str, str]:
@@ -153,6 +180,7 @@ def _options(ctx: CheckContext, settings: EnvSettings) -> SourceOptions:
         command_timeout=settings.command_timeout,
         cwd=Path.cwd(),
         register=_register(ctx),
+        http=ctx.http,
     )
 
 
@@ -324,7 +352,7 @@ async def _served(ctx: CheckContext, find: Callable[[str], Iterable[tuple[int, i
     if hits:
         return hits
     return [served.unread_error(ctx) or ctx.passed(
-        ctx.location, f"No {what} in {len(served.texts)} served text(s) (page, scripts, source maps).")]
+        ctx.location, f"No {what} in {len(served.texts)} served text(s): {served.coverage}.")]
 
 
 async def _with_deployed(ctx: CheckContext, served: list[Result],

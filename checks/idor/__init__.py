@@ -30,7 +30,12 @@ from probe.guards import accounts, needs
 from probe.http import BudgetExhausted, DeadlineReached, HttpError, Response
 from probe.model import Result, Severity
 from probe.parsing import json_path
-from probe.registry import check
+from probe.registry import Family, check
+
+FAMILY = Family(
+    group="authorization",
+    unlock="add two [accounts.NAME] (with [login]) and [[resources]] with a path containing {id} to test IDOR",
+)
 
 OWASP_BOLA = "https://owasp.org/API-Security/editions/2023/en/0xa1-broken-object-level-authorization/"
 OWASP_IDOR = "https://cheatsheetseries.owasp.org/cheatsheets/Insecure_Direct_Object_Reference_Prevention_Cheat_Sheet.html"

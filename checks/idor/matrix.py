@@ -464,7 +464,8 @@ async def _harvest(ctx: CheckContext, owner: str, baselines: dict[str, Response]
             params = _PARAM.findall(route) if isinstance(route, str) else []
             if len(params) == 1 and isinstance(operations, dict) and "get" in operations:
                 path = base + _PARAM.sub("{id}", route)
-                if path not in configured:
+                # The surface's rules (no action routes in passive mode, nothing `exclude`d) decide what may be asked.
+                if path not in configured and ctx.surface.may_request(path):
                     routes.append((path, params[0]))
     harvest = Harvest(owner, routes)
     if owner in baselines:
