@@ -5,8 +5,9 @@ Passive and read-only: each route is requested once with GET and no credentials.
 ones (`ctx.surface.api_paths()`: configured, named in the page and its scripts, listed in an OpenAPI document) and
 the document's GET operations, without path parameters (a template needs an id probe does not have) or required
 query parameters; a route the document lists without a GET, or whose path reads as an action (`/createdb`,
-`/logout`), is never requested, nor one that takes credentials or events (`/login`, `/webhooks/stripe`). At most
-`MAX_ROUTES` routes, those whose names suggest people or accounts first.
+`/logout`), is never requested, nor one that takes credentials or events (`/login`, `/webhooks/stripe`), nor a bare
+API prefix (`/api`); a route and its trailing-slash twin are requested once. At most `MAX_ROUTES` routes, those whose
+names suggest people or accounts first.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from probe.context import CheckContext
 from probe.guards import Skip
 from probe.http import HttpError, Response
 from probe.model import Result, Severity
-from probe.operations import operations, reads_as_action, template_names
+from probe.operations import operations, template_names
 from probe.redact import mask
 from probe.registry import Family, check
+from probe.surface import reads_as_action
 
 FAMILY = Family(group="authorization")
 
@@ -55,6 +57,8 @@ _PEOPLE = re.compile(r"(?i)user|account|member|customer|admin|staff|profile|peop
 # Routes that take credentials or events rather than list records (log-in, sign-up, webhook receivers, OAuth
 # callbacks): a GET there reads nothing, so the bounded requests go elsewhere.
 _INTAKE = re.compile(r"(?i)(?:^|/)(?:log-?in|sign-?in|sign-?up|register|webhooks?|callback|oauth)(?:/|$)")
+# A bare API prefix (a script's `baseURL`, `/api`, `/v2`) names where routes live, not a route that lists records.
+_PREFIX = re.compile(r"(?i)^(?:/(?:api|rest))?(?:/v\d+)?/?$")
 _CSRF = re.compile(r"(?i)csrf|xsrf")
 MAX_NODES = 5_000
 
@@ -135,9 +139,15 @@ async def candidates(ctx: CheckContext) -> list[str]:
     listed = {op.path for op in ops}
     routes = [p for p in await ctx.surface.api_paths() if p not in listed or p in gets]
     routes.extend(sorted(gets))
-    plain = [r for r in dict.fromkeys(routes)
-             if not any(n is not None for n in template_names(r)) and not reads_as_action(r) and not _INTAKE.search(r)]
-    return sorted(plain, key=lambda r: not _PEOPLE.search(r))[:MAX_ROUTES]
+    # The surface leaves out actions in passive mode and `exclude`d routes; a read never needs an action, so the
+    # document's own routes are held to that in every mode.
+    plain = [r for r in routes if ctx.surface.may_request(r) and not reads_as_action(r) and not _PREFIX.match(r)
+             and not any(n is not None for n in template_names(r)) and not _INTAKE.search(r)]
+    # A route and its trailing-slash twin (`/api/notes`, `/api/notes/` built by a script) are one route: the first seen.
+    unique: dict[str, str] = {}
+    for route in plain:
+        unique.setdefault(route.rstrip("/"), route)
+    return sorted(unique.values(), key=lambda r: not _PEOPLE.search(r))[:MAX_ROUTES]
 
 
 async def _read(ctx: CheckContext, route: str) -> Response | str:
