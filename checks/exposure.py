@@ -181,7 +181,7 @@ async def public_data(ctx: CheckContext) -> list[Result]:
         raise Skip("no discovered GET route without path parameters to read (add `routes` to probe.toml)")
     answers = await asyncio.gather(*(_read(ctx, r) for r in routes))
     results: list[Result] = []
-    refused: list[str] = []
+    clean: list[str] = []
     errors: list[str] = []
     for route, answer in zip(routes, answers, strict=True):
         if isinstance(answer, str):
@@ -189,7 +189,7 @@ async def public_data(ctx: CheckContext) -> list[Result]:
             continue
         found = exposure(answer.json(), tokens_public=bool(_CSRF.search(route))) if 200 <= answer.status < 300 else None
         if found is None:
-            refused.append(f"{route} ({answer.status})")
+            clean.append(f"{route} ({answer.status})")
             continue
         for value in found.values:
             ctx.redactor.add(value)
@@ -201,8 +201,8 @@ async def public_data(ctx: CheckContext) -> list[Result]:
                                 kind="public-sensitive-data", evidence=evidence))
     if results:
         return results
-    if not refused:
+    if not clean:
         return [ctx.error(ctx.location, f"none of the {len(routes)} routes answered: {errors[0]}")]
     also = f" {len(errors)} got no answer: {'; '.join(errors)}." if errors else ""
-    return [ctx.passed(ctx.location, f"{len(refused)} routes read with no credentials, none with credential or personal "
-                                     f"fields: {', '.join(refused)}.{also}")]
+    return [ctx.passed(ctx.location, f"{len(clean)} routes read with no credentials, none with credential or personal "
+                                     f"fields: {', '.join(clean)}.{also}")]
