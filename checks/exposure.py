@@ -4,10 +4,10 @@ passwords, password hashes, tokens, keys or a list of people's email addresses.
 Passive and read-only: each route is requested once with GET and no credentials. The routes are the discovered
 ones (`ctx.surface.api_paths()`: configured, named in the page and its scripts, listed in an OpenAPI document) and
 the document's GET operations, without path parameters (a template needs an id probe does not have) or required
-query parameters; a route the document lists without a GET, or whose path reads as an action (`/createdb`,
-`/logout`), is never requested, nor one that takes credentials or events (`/login`, `/webhooks/stripe`), nor a bare
-API prefix (`/api`); a route and its trailing-slash twin are requested once. At most `MAX_ROUTES` routes, those whose
-names suggest people or accounts first.
+query parameters. Never requested: a route the document lists without a GET, one whose path reads as an action
+(`/createdb`, `/logout`), one that takes credentials or events (`/login`, `/webhooks/stripe`), the caller's own
+record (`/api/me`) and a bare API prefix (`/api`); a route and its trailing-slash twin are requested once. At most
+`MAX_ROUTES` routes, those whose names suggest people or accounts first.
 """
 
 from __future__ import annotations
@@ -57,6 +57,9 @@ _PEOPLE = re.compile(r"(?i)user|account|member|customer|admin|staff|profile|peop
 # Routes that take credentials or events rather than list records (log-in, sign-up, webhook receivers, OAuth
 # callbacks): a GET there reads nothing, so the bounded requests go elsewhere.
 _INTAKE = re.compile(r"(?i)(?:^|/)(?:log-?in|sign-?in|sign-?up|register|webhooks?|callback|oauth)(?:/|$)")
+# The caller's own record (`/api/me`): asked with no credentials it describes no one, so it lists nobody's data; an
+# account's control route is checked for refusing strangers by the authorization checks.
+_SELF = re.compile(r"(?i)(?:^|/)(?:me|self|whoami|current[-_]?user)(?:/|$)")
 # A bare API prefix (a script's `baseURL`, `/api`, `/v2`) names where routes live, not a route that lists records.
 _PREFIX = re.compile(r"(?i)^(?:/(?:api|rest))?(?:/v\d+)?/?$")
 _CSRF = re.compile(r"(?i)csrf|xsrf")
@@ -142,7 +145,7 @@ async def candidates(ctx: CheckContext) -> list[str]:
     # The surface leaves out actions in passive mode and `exclude`d routes; a read never needs an action, so the
     # document's own routes are held to that in every mode.
     plain = [r for r in routes if ctx.surface.may_request(r) and not reads_as_action(r) and not _PREFIX.match(r)
-             and not any(n is not None for n in template_names(r)) and not _INTAKE.search(r)]
+             and not any(n is not None for n in template_names(r)) and not _INTAKE.search(r) and not _SELF.search(r)]
     # A route and its trailing-slash twin (`/api/notes`, `/api/notes/` built by a script) are one route: the first seen.
     unique: dict[str, str] = {}
     for route in plain:

@@ -279,7 +279,10 @@ async def _numeric_routes(ctx: CheckContext, settings: DebugSettings) -> list[Nu
     unique: dict[str, NumericRoute] = {}
     for route in (*found, *documented, *discovered):
         # The document's routes do not pass through the surface's filter: held to it here, and never an action.
-        if ctx.surface.may_request(route.path) and not reads_as_action(route.path):
+        # A route under another's template (`/api/notes/{id}/export` under `/api/notes/{id}`) reads the same
+        # parameter, most often through the same lookup: one root cause, tested once.
+        nested = any(route.path.startswith(kept + "/") for kept in unique)
+        if ctx.surface.may_request(route.path) and not reads_as_action(route.path) and not nested:
             unique.setdefault(route.path, route)
     return list(unique.values())[:MAX_NUMBER_ROUTES]
 
