@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import functools
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -147,7 +148,17 @@ def keys() -> tuple[bytes, ...]:
 async def loaded() -> None:
     """Read and index the lists once per process, off the event loop: half a second of parsing must not hold up the
     run's other requests, its deadline or Ctrl-C. Await it before the first look-up in a check."""
-    await asyncio.to_thread(keys)
+    await asyncio.to_thread(_load_once)
+
+
+_LOADING = threading.Lock()
+
+
+def _load_once() -> None:
+    # One thread parses, the others wait: the caches are not thread-safe on a first call, and CPython's ast module
+    # fails (SystemError) when several threads parse literals at once.
+    with _LOADING:
+        keys()
 
 
 async def first_in_turns(candidates: tuple[K, ...], find: Callable[[tuple[K, ...]], K | None]) -> K | None:
