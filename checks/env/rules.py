@@ -12,6 +12,8 @@ from collections import Counter
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from probe.checks import wordlists
+
 # Prefixes that bundlers inline into the JavaScript every visitor downloads.
 BROWSER_PREFIXES: tuple[tuple[str, str], ...] = (
     ("NEXT_PUBLIC_", "https://nextjs.org/docs/app/guides/environment-variables#bundling-environment-variables-for-the-browser"),
@@ -219,11 +221,13 @@ KNOWN_DEFAULT_SECRETS: tuple[tuple[str, str], ...] = (
 
 
 def known_default(value: str) -> str | None:
+    """Where the value is published: the table above (case-insensitive, prefixes for templates that append
+    random characters), else the secret lists in checks/wordlists.py (exact, as an app would use it)."""
     lowered = value.strip().lower()
     for default, source in KNOWN_DEFAULT_SECRETS:
         if lowered == default or (default.endswith("-") and lowered.startswith(default)):
             return source
-    return None
+    return wordlists.describe(value)
 
 
 def entropy_bits_per_char(value: str) -> float:
