@@ -118,17 +118,22 @@ def test_detect_secrets_adds_formats_we_do_not_list() -> None:
 def test_no_secret_reaches_any_report_format(demo_vulnerable: Demo) -> None:
     from dotenv import dotenv_values
 
-    from probe.checks.env.rules import is_plain_value
+    from probe.checks.env.rules import SECRET_NAME, url_password
+    from probe.redact import masked_inside_text
     from probe.reporters import FORMATS, render
 
     environ = {**demo_vulnerable.env, "DEMO_WORKDIR": str(demo_vulnerable.workdir)}
     report = scan(demo_vulnerable.url, only=["env", "secrets"], config=DEMO_CONFIG, environ=environ)
-    deployed = [v for v in dotenv_values(demo_vulnerable.deployed_env, interpolate=False).values() if v]
+    deployed = {k: v for k, v in dotenv_values(demo_vulnerable.deployed_env, interpolate=False).items() if v}
     git_config = (demo_vulnerable.workdir / ".git" / "config").read_text()
     bundle_map = json.loads((demo_vulnerable.workdir / "static" / "app.js.map").read_text())
     found_keys = [f.value for text in bundle_map["sourcesContent"] for f in find_in_text(text)]
-    secret_values = [v for v in (*deployed, *found_keys, *demo_vulnerable.env.values()) if len(v) >= 6 and not is_plain_value(v)]
-    secret_values.append(git_config.split("deploy-bot:", 1)[1].split("@", 1)[0])
+    # Secrets: secret variables, passwords inside URLs, found keys, the config's passwords and webhook secret. Values
+    # short or common enough to be masked only as whole values are left out: they may occur in ordinary text.
+    configured = [v for k, v in demo_vulnerable.env.items() if SECRET_NAME.search(k)]
+    candidates = [*(v for k, v in deployed.items() if SECRET_NAME.search(k)), *filter(None, map(url_password, deployed.values())),
+                  *found_keys, *configured, git_config.split("deploy-bot:", 1)[1].split("@", 1)[0]]
+    secret_values = [v for v in candidates if v and masked_inside_text(v)]
     assert len(secret_values) >= 8
     rendered = {fmt: render(report, fmt) for fmt in FORMATS}
     rendered["asdict"] = json.dumps(dataclasses.asdict(report), default=str)

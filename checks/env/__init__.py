@@ -194,16 +194,6 @@ def _secret_like(manifest: Manifest | None, name: str, value: str | None) -> boo
     return found is not None and found.key_class is KeyClass.SERVER
 
 
-def _url_password(value: str) -> str | None:
-    """The password in a URL's userinfo (`postgres://app:PASSWORD@db/app`), which is secret whatever the variable."""
-    if "://" not in value or "@" not in value:
-        return None
-    try:
-        return urlsplit(value.strip()).password or None
-    except ValueError:
-        return None
-
-
 def _register_secrets(ctx: CheckContext, manifest: Manifest | None, sources: Iterable[Deployed]) -> None:
     for source in sources:
         for var in source.vars.values():
@@ -211,7 +201,7 @@ def _register_secrets(ctx: CheckContext, manifest: Manifest | None, sources: Ite
                 continue
             if _secret_like(manifest, var.name, var.value):
                 ctx.redactor.add(var.value)
-            ctx.redactor.add(_url_password(var.value))
+            ctx.redactor.add(rules.url_password(var.value))
 
 
 def _shown(manifest: Manifest | None, var: DeployedVar) -> str:
@@ -221,7 +211,7 @@ def _shown(manifest: Manifest | None, var: DeployedVar) -> str:
         return "(empty)"
     if _secret_like(manifest, var.name, value):
         return mask(value)
-    password = _url_password(value)
+    password = rules.url_password(value)
     return value.replace(f":{password}@", f":{mask(password)}@") if password else value
 
 

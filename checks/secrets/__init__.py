@@ -14,7 +14,7 @@ import secrets as random_tokens
 from collections.abc import Callable
 from typing import Any
 
-from probe.checks.env.rules import is_plain_value
+from probe.checks.env.rules import SECRET_NAME, url_password
 from probe.checks.secrets.bundle import bundle, credentials, excerpt
 from probe.checks.secrets.formats import KeyClass, find_in_text
 from probe.context import CheckContext
@@ -245,10 +245,13 @@ def _safe_excerpt(path: str, text: str, ctx: CheckContext) -> str:
         for line in text.splitlines()[:12]:
             match = _ENV_LINE.match(line)
             if match:
-                value = match.group(2).strip().strip("'\"")
-                if not is_plain_value(value):
+                name, value = match.group(1), match.group(2).strip().strip("'\"")
+                # Every value is masked in this excerpt; only the secret ones are masked in the rest of the report
+                # (a served DB_HOST=127.0.0.1 must not blank the target's own address everywhere).
+                if SECRET_NAME.search(name) or find_in_text(value, use_detect_secrets=False):
                     ctx.redactor.add(value)
-                shown.append(f"{match.group(1)}={mask(value) if value else ''}")
+                ctx.redactor.add(url_password(value))
+                shown.append(f"{name}={mask(value) if value else ''}")
         return "\n".join(shown)
     if path.startswith("/.git/HEAD"):
         return text.strip()[:80]
