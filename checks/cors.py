@@ -30,7 +30,9 @@ from probe.config import Section
 from probe.context import CheckContext, MemoKey
 from probe.http import HttpError, Response
 from probe.model import Confidence, Result, Severity
-from probe.registry import check
+from probe.registry import Family, check
+
+FAMILY = Family(group="cross-origin", unlock="set [cors] trusted_origins to the https:// origins of your own front ends")
 
 MAX_ROUTES = 8
 MAX_GROUPS = 3

@@ -18,7 +18,9 @@ from probe.guards import Skip
 from probe.http import HttpError, Response
 from probe.model import Result, Severity
 from probe.parsing import Cookie, has_version, parse_csp, parse_hsts, parse_set_cookie
-from probe.registry import check
+from probe.registry import Family, check
+
+FAMILY = Family(group="cross-origin")
 
 MDN = "https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/"
 OWASP_HEADERS = "https://cheatsheetseries.owasp.org/cheatsheets/HTTP_Headers_Cheat_Sheet.html"
@@ -111,6 +113,7 @@ def _excerpt(page: Response, *names: str) -> dict[str, object]:
 
 
 @check(
+    group="transport",
     id="headers.hsts",
     title="Strict-Transport-Security on HTTPS",
     severity=Severity.MEDIUM,
@@ -398,6 +401,7 @@ async def cookie_flags(ctx: CheckContext) -> list[Result]:
 
 
 @check(
+    group="configuration",
     id="headers.version-disclosure",
     title="Server and framework versions are not announced",
     severity=Severity.LOW,

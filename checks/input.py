@@ -8,7 +8,9 @@ from urllib.parse import urlsplit
 from probe.checks.debug.triggers import CRASH_STATUSES, Outcome, trigger_pass
 from probe.context import CheckContext
 from probe.model import Result, Severity
-from probe.registry import check
+from probe.registry import Family, check
+
+FAMILY = Family(group="errors")
 
 
 @check(

@@ -29,7 +29,12 @@ from probe.context import CheckContext, MemoKey
 from probe.guards import Skip
 from probe.http import BackedOff, HttpError, Response
 from probe.model import Confidence, Result, Severity
-from probe.registry import check
+from probe.registry import Family, check
+
+FAMILY = Family(
+    group="abuse",
+    unlock="add [[rate_limit]] with your log-in path and run with --mode active (staging, or with consent)",
+)
 
 DEFAULT_ATTEMPTS = 25
 MAX_ATTEMPTS = 200

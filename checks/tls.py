@@ -27,7 +27,12 @@ from probe.guards import Skip, Unavailable
 from probe.handshake import Certificate, ClientCannotOffer, Peer, host_matches, offers, parse_certificate, peer
 from probe.http import RequestFailed, Response
 from probe.model import Result, Severity
-from probe.registry import check
+from probe.registry import Family, check
+
+FAMILY = Family(
+    group="transport",
+    unlock="scan the https:// address users visit (a plain-HTTP or loopback target has no certificate to check)",
+)
 
 MOZILLA_TLS = "https://wiki.mozilla.org/Security/Server_Side_TLS"
 SSL_CONFIG = "https://ssl-config.mozilla.org/"

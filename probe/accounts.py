@@ -7,7 +7,7 @@ with the `[login]` flow. Credentials are attached only through `Accounts.session
 Each account logs in once per run (concurrent callers share the one login), and is logged in again
 at most once when the target answers 401, so an expiring session does not turn into a login storm.
 A login that fails is remembered and raised as `LoginFailed` to every caller: which account, which
-step, which status, with credentials masked.
+step, which status and which username, with the password masked.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pydantic import Field, field_validator, model_validator
 from probe.config import Section
 from probe.http import HttpError, Response, ScopedHttp
 from probe.parsing import json_path
-from probe.redact import Redactor, mask
+from probe.redact import Redactor
 
 _REQUEST_LINE = re.compile(r"^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\s+(/\S*)$")
 _TOKEN_SOURCES = ("json:", "header:", "cookie:")
@@ -37,6 +37,9 @@ _HIDDEN_INPUT = re.compile(r"<input\b[^>]*>", re.IGNORECASE)
 # The lookbehind starts a name only at its first letter: linear on a hostile tag with a very long name.
 _ATTR = re.compile(r"""(?<![a-zA-Z_:-])([a-zA-Z_:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
 MAX_CSRF_PAGE_CHARS = 200_000
+# An account whose role is anything else is privileged (an admin, a superuser, support staff): it may read
+# other accounts' records by design, so the idor checks never count its reads as a leak.
+DEFAULT_ROLE = "user"
 
 
 def parse_request_line(value: str) -> tuple[str, str]:
@@ -103,7 +106,7 @@ class AccountSettings(Section):
     bearer: str | None = None
     cookie: str | None = None
     headers: dict[str, str] = Field(default_factory=dict)
-    role: str = "user"
+    role: str = Field(default=DEFAULT_ROLE, description="'admin': a privileged account, never counted as a leak")
     control: str | None = Field(default=None, description="'GET /api/me': a request this account alone can make")
 
     @field_validator("control")
@@ -182,6 +185,9 @@ class Accounts:
     def role(self, name: str) -> str:
         return self._settings[name].role
 
+    def privileged(self, name: str) -> bool:
+        return self._settings[name].role != DEFAULT_ROLE
+
     def _lock(self, name: str) -> asyncio.Lock:
         return self._locks.setdefault(name, asyncio.Lock())
 
@@ -252,7 +258,7 @@ class Accounts:
         if self._http is None:
             raise LoginFailed(name, "configuration", "this run has no target URL")
         username, password = account.username or "", account.password or ""
-        self._redactor.add(username)
+        # The password is a secret; the username is shown (it names the account the finding is about).
         self._redactor.add(password)
         cookies: dict[str, str] = {}
         set_cookies: list[tuple[str, str]] = []
@@ -274,7 +280,7 @@ class Accounts:
             if login.csrf_header:
                 headers[login.csrf_header] = csrf_value
         method, path = parse_request_line(login.request)
-        step = f"login step ({method} {path}, username {mask(username)})"
+        step = f"login step ({method} {path}, username {username!r})"
         json_body = _fill(login.json_body, username, password) if login.json_body is not None else None
         form: dict[str, str] | None = None
         if login.form is not None or json_body is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import fnmatch
 import json as jsonlib
 import logging
 import socket
@@ -19,15 +20,18 @@ import ssl
 import time
 import zlib
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from http.cookiejar import CookieJar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
 from probe.redact import Redactor
+
+if TYPE_CHECKING:
+    from probe.config import Settings
 
 log = logging.getLogger("probe.http")
 
@@ -59,6 +63,10 @@ class HttpError(Exception):
 
 class OutOfScope(HttpError):
     pass
+
+
+class Excluded(HttpError):
+    """The path matches an `exclude` pattern: no request is sent to it, in any mode."""
 
 
 class BudgetExhausted(HttpError):
@@ -93,6 +101,12 @@ class Scope:
         host = (parts.hostname or "").lower()
         default = entries or ((f"{host}:{parts.port}",) if parts.port else (host,))
         self.entries = tuple(e.lower().strip() for e in default)
+
+    def including(self, entries: Sequence[str]) -> Scope:
+        """This scope with more entries (a platform's API host that a check must also reach)."""
+        wider = Scope("", ())
+        wider.entries = tuple(dict.fromkeys((*self.entries, *(e.lower().strip() for e in entries))))
+        return wider
 
     def allows(self, url: str) -> bool:
         parts = urlsplit(url)
@@ -217,8 +231,10 @@ class HttpClient:
         deadline: float,
         verify: ssl.SSLContext | str | bool = True,
         transport: httpx.AsyncBaseTransport | None = None,
+        exclude: tuple[str, ...] = (),
     ) -> None:
         self.scope = scope
+        self.exclude = exclude
         self.redactor = redactor
         self.limits = _Limits(max_requests, rate, timeout, max_bytes, per_host, deadline)
         self.sent = 0
@@ -241,6 +257,25 @@ class HttpClient:
         self._backoff_until: dict[str, float] = {}
         # (host, path) → why; path "" stops the whole host.
         self._stopped: dict[tuple[str, str], str] = {}
+
+    @classmethod
+    def for_settings(cls, settings: Settings, *, redactor: Redactor, user_agent: str, deadline: float,
+                     scope: Scope | None = None) -> HttpClient:
+        """The run's client as the settings describe it: scope (the target's host unless `scope` is set, plus what
+        the sections add), budget, pace, timeouts, byte cap, per-host concurrency and the trusted CAs."""
+        return cls(
+            scope=scope or run_scope(settings),
+            redactor=redactor,
+            user_agent=user_agent,
+            max_requests=settings.max_requests,
+            rate=settings.rate,
+            timeout=settings.timeout,
+            max_bytes=settings.max_bytes,
+            per_host=settings.per_host,
+            deadline=deadline,
+            verify=ssl_context(settings.ca_bundle),
+            exclude=settings.exclude,
+        )
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -312,6 +347,10 @@ class HttpClient:
         route = (host, parts.path or "/")
         if not self.scope.allows(url):
             raise OutOfScope(f"{self.redactor.redact(url)} is outside the scope ({self.scope})")
+        pattern = excluded(url, self.exclude)
+        if pattern is not None:
+            self.note(f"left alone: {route[1]} (matches exclude {pattern!r})")
+            raise Excluded(f"{route[1]} matches exclude {pattern!r}: not requested")
         for attempt in range(2):
             stopped = self._stopped.get((host, "")) or self._stopped.get(route)
             if stopped:
@@ -545,6 +584,24 @@ def describe_transport_error(exc: httpx.HTTPError) -> str:
     return "connection refused" if "All connection attempts failed" in text else (text or type(exc).__name__)
 
 
+def run_scope(settings: Settings) -> Scope:
+    """The hosts a run may contact: the target's (or the configured `scope`) and those the sections need."""
+    return Scope(settings.target or "", settings.scope).including(settings.section_scope())
+
+
+def excluded(url: str, patterns: Sequence[str]) -> str | None:
+    """The `exclude` pattern (fnmatch, on the path) that leaves `url` alone, if any."""
+    path = urlsplit(url).path or "/"
+    return next((p for p in patterns if fnmatch.fnmatchcase(path, p)), None)
+
+
+def ssl_context(ca_bundle: str | None) -> ssl.SSLContext | bool:
+    """The system's trust store, plus the CAs of `ca_bundle` (a PEM file) when one is given."""
+    if ca_bundle is None:
+        return True
+    return ssl.create_default_context(cafile=ca_bundle)
+
+
 class ScopedHttp:
     """What a check holds: the run's client, tagged with the check's family, with URL joining."""
 
@@ -565,6 +622,11 @@ class ScopedHttp:
 
     def url(self, path: str) -> str:
         return urljoin(self.base_url, path)
+
+    def note(self, message: str) -> None:
+        """Something the report must say that is not a result (what was found where, what was left alone)."""
+        if self._maybe_client is not None:
+            self._maybe_client.note(message)
 
     def for_family(self, family: str) -> ScopedHttp:
         """The same client counted under another family, for a pass one family shares with another."""

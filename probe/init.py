@@ -25,18 +25,21 @@ from urllib.parse import urljoin, urlsplit
 
 from pydantic import BaseModel, ValidationError
 
-from probe.config import ConfigError, check_target_url, settings_model
-from probe.http import HttpClient, HttpError, Response, Scope, ScopedHttp
+from probe.accounts import CSRF_FIELD_HINTS
+from probe.config import ConfigError, Settings, check_target_url, settings_model
+from probe.http import HttpClient, HttpError, Response, ScopedHttp
 from probe.parsing import parse_set_cookie
 from probe.redact import Redactor
-from probe.surface import Surface
+from probe.surface import Form, Surface, parse_forms
 
 # A look, not a scan: the page, a few scripts, the OpenAPI paths.
 MAX_REQUESTS = 30
+RATE = 10.0
 TIMEOUT_S = 10.0
 DURATION_S = 60.0
 MAX_PATH_CHARS = 200
 MAX_LISTED_VARS = 40
+MAX_PAGE_CHARS = 200_000
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,18 @@ FRAMEWORKS = (
     Marker("ASP.NET", "cookie", r"^(ASP\.NET_SessionId|\.AspNetCore\.)", "https://learn.microsoft.com/en-us/aspnet/core/fundamentals/app-state"),
     Marker("Java servlet (Spring, Tomcat, ...)", "cookie", r"^JSESSIONID$", "https://jakarta.ee/specifications/servlet/6.0/"),
 )
+
+# The cookie a framework keeps its session in, by default: what a server-rendered log-in hands back.
+SESSION_COOKIES = {
+    "Django": ("sessionid", "https://docs.djangoproject.com/en/stable/ref/settings/#session-cookie-name"),
+    "Flask (Werkzeug)": ("session", "https://flask.palletsprojects.com/en/stable/config/#SESSION_COOKIE_NAME"),
+    "Express": ("connect.sid", "https://github.com/expressjs/session#name"),
+    "Laravel": ("laravel_session", "https://laravel.com/docs/session#configuration"),
+    "Java servlet (Spring, Tomcat, ...)": ("JSESSIONID", "https://jakarta.ee/specifications/servlet/6.0/"),
+}
+# Where server-rendered apps put their log-in page, looked at (GET, at most these) when the root page has no form:
+# Django's and Wagtail's admin, django-allauth and Django's auth views, Devise, Laravel Breeze, common choices.
+LOGIN_PAGES = ("/login", "/accounts/login/", "/admin/login/", "/users/sign_in", "/auth/login", "/signin")
 
 # Hosting platforms, named as the env family's `deployed` sources name them.
 PLATFORMS = (
@@ -105,6 +120,10 @@ class Login:
     password_field: str
     body: str  # "json" or "form"
     found: str
+    page: str | None = None  # the page that serves a server-rendered form (fetched before each log-in for its token)
+    csrf_field: str | None = None
+    hidden: tuple[tuple[str, str], ...] = ()  # the form's other hidden fields and the values the page gave them
+    session_cookie: str | None = None  # the framework's session cookie, when it is known
 
 
 @dataclass
@@ -117,6 +136,7 @@ class Findings:
     openapi: tuple[str, int] | None = None  # (title, paths)
     requests: int = 0
     problem: str = ""
+    notes: tuple[str, ...] = ()  # what the look found where (the OpenAPI document, routes left alone)
 
 
 def generate(url: str | None, *, cwd: Path, ca_bundle: str | None = None) -> tuple[str, list[str]]:
@@ -133,20 +153,12 @@ def generate(url: str | None, *, cwd: Path, ca_bundle: str | None = None) -> tup
 
 
 async def discover(url: str, ca_bundle: str | None = None) -> Findings:
-    from probe.runner import USER_AGENT, ssl_context
+    from probe.runner import USER_AGENT
 
-    client = HttpClient(
-        scope=Scope(url),
-        redactor=Redactor(()),
-        user_agent=USER_AGENT,
-        max_requests=MAX_REQUESTS,
-        rate=10.0,
-        timeout=TIMEOUT_S,
-        max_bytes=2_000_000,
-        per_host=4,
-        deadline=time.monotonic() + DURATION_S,
-        verify=ssl_context(ca_bundle),
-    )
+    look = Settings(target=url, max_requests=MAX_REQUESTS, rate=RATE, timeout=TIMEOUT_S, max_duration=DURATION_S,
+                    ca_bundle=ca_bundle)
+    client = HttpClient.for_settings(look, redactor=Redactor(()), user_agent=USER_AGENT,
+                                     deadline=time.monotonic() + DURATION_S)
     found = Findings(target=url)
     surface = Surface(ScopedHttp(client, "surface", url), [])
     try:
@@ -157,7 +169,10 @@ async def discover(url: str, ca_bundle: str | None = None) -> Findings:
         scripts = [s.response.text for s in await surface.scripts()]
         doc = await surface.openapi()
         paths = await surface.api_paths()
-        found.login = _login_from_forms(page, await surface.forms(), scripts) or _login_from_paths(paths, doc, scripts)
+        found.login = _login_from_forms(page, await surface.forms(), scripts, found.frameworks)
+        if found.login is None:
+            found.login = await _login_page(surface, scripts, found.frameworks)
+        found.login = found.login or _login_from_paths(paths, doc, scripts)
         found.webhooks = [p for p in paths if _WEBHOOK_PATH.search(p) and _plain_path(p)][:5]
         if doc is not None:
             info = doc.get("info")
@@ -167,6 +182,7 @@ async def discover(url: str, ca_bundle: str | None = None) -> Findings:
         found.problem = str(exc)
     finally:
         found.requests = client.sent
+        found.notes = tuple(client.notes)
         await client.aclose()
     return found
 
@@ -192,7 +208,8 @@ def match(markers: Sequence[Marker], page: Response) -> list[tuple[str, str]]:
     return list(out.items())
 
 
-def _login_from_forms(page: Response, forms: Sequence[Any], scripts: Sequence[str]) -> Login | None:
+def _login_from_forms(page: Response, forms: Sequence[Form], scripts: Sequence[str],
+                      frameworks: Sequence[tuple[str, str]]) -> Login | None:
     for form in forms:
         names = [(name, kind.lower()) for name, kind in form.fields]
         password = next((n for n, k in names if k == "password"), None)
@@ -204,8 +221,37 @@ def _login_from_forms(page: Response, forms: Sequence[Any], scripts: Sequence[st
             continue
         method = form.method if form.method in ("POST", "PUT") else "POST"
         # A form under /api/ (or a page whose script posts JSON) is sent by script as JSON, not as a form.
-        body = "json" if path.startswith("/api") or any(_JSON_HINT.search(s) for s in scripts) else "form"
-        return Login(method, path, username, password, body, f"the sign-in form on the page posts to {path}")
+        if path.startswith("/api") or any(_JSON_HINT.search(s) for s in scripts):
+            return Login(method, path, username, password, "json", f"the sign-in form on the page posts to {path}")
+        # A server-rendered form: its page is fetched before each log-in for a fresh CSRF token, its other hidden
+        # fields go with every attempt (without them a form may do something else: send a magic link), and the
+        # credential comes back as the framework's session cookie.
+        page_path = urlsplit(page.url).path or "/"
+        csrf = next((n for n, _ in form.hidden if n.lower() in CSRF_FIELD_HINTS), None)
+        hidden = tuple((n, v) for n, v in form.hidden if n != csrf)
+        # A cookie or a marker in the page names the framework more surely than a server header (a Django app may be
+        # served by Werkzeug or gunicorn).
+        ranked = sorted(frameworks, key=lambda found: found[1].startswith(("server:", "x-powered-by:")))
+        cookie = next((SESSION_COOKIES[name][0] for name, _ in ranked if name in SESSION_COOKIES), None)
+        return Login(method, path, username, password, "form", f"the sign-in form at {page_path} posts to {path}",
+                     page=page_path if _plain_path(page_path) else None, csrf_field=csrf, hidden=hidden,
+                     session_cookie=cookie)
+    return None
+
+
+async def _login_page(surface: Surface, scripts: Sequence[str], frameworks: Sequence[tuple[str, str]]) -> Login | None:
+    """A sign-in form on one of the usual log-in pages, when the root page has none (bounded: LOGIN_PAGES)."""
+    for path in LOGIN_PAGES:
+        try:
+            page = await surface.http.get(path)
+        except HttpError:
+            return None
+        if page.status != 200 or "html" not in page.content_type:
+            continue
+        found = match(FRAMEWORKS, page)
+        login = _login_from_forms(page, parse_forms(page.text[:MAX_PAGE_CHARS]), scripts, [*found, *frameworks])
+        if login is not None:
+            return login
     return None
 
 
@@ -272,6 +318,7 @@ def summary(findings: Findings, manifest: tuple[str, tuple[str, ...]] | None) ->
         lines.append("log-in: " + (f"{findings.login.method} {findings.login.path}" if findings.login else "none found"))
         lines.append("webhooks: " + (", ".join(findings.webhooks) or "none found"))
         lines.append("OpenAPI: " + (f"{findings.openapi[1]} paths" if findings.openapi else "none found"))
+        lines += findings.notes
     lines.append("env manifest: " + (f"{manifest[0]} ({len(manifest[1])} variables)" if manifest else "none in this folder"))
     return [_comment(line) for line in lines]
 
@@ -355,17 +402,43 @@ def _login_block(login: Login | None) -> _Block:
             '# token = "json:token"\n'
         )
         return _Block("", todo)
-    live = (
-        _comment(f"# --- log-in: found {login.found}. TODO: check the field names and where the credential comes back.")
-        + f"\n[login]\nrequest = {_q(f'{login.method} {login.path}')}\n{_body(login)}\n"
-        + 'token = "json:token"   # or cookie:NAME, header:NAME: where the log-in response puts the credential\n'
-    )
-    return _Block(live, _commented(live))
+    if login.body == "json":
+        live = (
+            _comment(f"# --- log-in: found {login.found}. TODO: check the field names and where the credential comes back.")
+            + f"\n[login]\nrequest = {_q(f'{login.method} {login.path}')}\n{_body(login)}\n"
+            + 'token = "json:token"   # or cookie:NAME, header:NAME: where the log-in response puts the credential\n'
+        )
+        return _Block(live, _commented(live))
+    lines = [_comment(f"# --- log-in: found {login.found} (a server-rendered form).")]
+    if login.page and login.csrf_field:
+        lines.append(f"csrf = {_q(f'GET {login.page}')}   # fetched before each log-in for a fresh token")
+        lines.append(f"csrf_field = {_q(login.csrf_field)}")
+    else:
+        lines.append(_comment(f"# The form has no CSRF field that probe recognises ({', '.join(CSRF_FIELD_HINTS)}): if "
+                              "it has one, set csrf = \"GET /login-page\" and csrf_field."))
+    lines.append(f"request = {_q(f'{login.method} {login.path}')}")
+    lines.append(_body(login))
+    if login.hidden:
+        lines.append(_comment("# The form's hidden fields go with every log-in, with the values the page served: TODO "
+                              "check none changes per page load (" + ", ".join(n for n, _ in login.hidden) + ")."))
+    if login.session_cookie:
+        lines.append(f"token = {_q('cookie:' + login.session_cookie)}   # the framework's session cookie")
+        block = "[login]\n" + "\n".join(line for line in lines[1:] if not line.startswith("#"))
+        notes = "\n".join(line for line in lines if line.startswith("#"))
+        live = notes + "\n" + block + "\n"
+        return _Block(live, _commented(live))
+    unknown = [line for line in lines if line.startswith("#")]
+    unknown.append("# TODO: the session cookie's name was not recognised from the outside: log in once in a browser, "
+                 "find the cookie the log-in sets, and set token = \"cookie:NAME\".")
+    table = ["[login]", *(line for line in lines[1:] if not line.startswith("#")), 'token = "cookie:TODO"']
+    return _Block("", "\n".join(unknown) + "\n" + _commented("\n".join(table)))
 
 
 def _body(login: Login) -> str:
     key = "json" if login.body == "json" else "form"
-    return f"{key} = {{ {_key(login.username_field)} = \"{{username}}\", {_key(login.password_field)} = \"{{password}}\" }}"
+    fields = [f'{_key(login.username_field)} = "{{username}}"', f'{_key(login.password_field)} = "{{password}}"']
+    fields += [f"{_key(name)} = {_q(value)}" for name, value in login.hidden]
+    return f"{key} = {{ {', '.join(fields)} }}"
 
 
 _ACCOUNTS_TODO = """# --- accounts: TODO. Two real test accounts unlock the idor and auth checks (who can read whose data).

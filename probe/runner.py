@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import ssl
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,19 +16,31 @@ from probe.accounts import Accounts, AccountSettings, LoginSettings
 from probe.config import ConfigError, Settings
 from probe.context import CheckContext, Memo
 from probe.guards import Skip, Unavailable
-from probe.http import HttpClient, HttpError, Scope, ScopedHttp
-from probe.model import CheckInfo, Mode, Report, Result, Status, sort_key
+from probe.http import Excluded, HttpClient, HttpError, ScopedHttp, run_scope
+from probe.model import PRECONDITION, CheckInfo, Mode, Report, Result, Status, sort_key
 from probe.redact import Redactor
 from probe.registry import CheckSpec, Registry
 from probe.surface import Surface
 
 CHECKS_AT_ONCE = 8
+# The `kind` of the error result of a check that met a configuration problem at run time.
+CONFIG_PROBLEM = "configuration"
 CLOSE_TIMEOUT_S = 2.0
 USER_AGENT = f"probe/{__version__} (+https://github.com/deploy-probe/probe; pre-deploy security check)"
 
 
 class TargetUnreachable(Exception):
     """The target could not be scanned at all (exit 3). Carries what was gathered before."""
+
+    def __init__(self, message: str, report: Report) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+class ConfigProblem(ConfigError):
+    """A check met a configuration problem at run time (a refused platform token, a missing manifest file): the user
+    must fix the config (exit 2). Carries the report, in which that check is an `error` result like any other, so
+    no format shows a clean run."""
 
     def __init__(self, message: str, report: Report) -> None:
         super().__init__(message)
@@ -73,11 +84,19 @@ class Collector:
         self.results.extend(results)
 
     def report(self, *, interrupted: bool = False) -> Report:
+        """The report of what was gathered. A failure to match the results with the baseline is a note, not an
+        exception: the run's results are still reported, in every requested format."""
         notes = [*self.notes, *(self.client.notes if self.client else [])]
         if interrupted:
             notes.append("interrupted: the report holds only the checks that finished")
-        applied = baseline_file.apply([self._clean(r) for r in self.results], self.baseline, self.started.date())
-        notes.extend(applied.notes)
+        cleaned = [self._clean(r) for r in self.results]
+        try:
+            applied = baseline_file.apply(cleaned, self.baseline, self.started.date())
+            results = list(applied.results)
+            notes.extend(applied.notes)
+        except Exception as exc:  # noqa: BLE001 - the report of a whole run must not be lost to one bad result
+            results = cleaned
+            notes.append(f"the baseline could not be applied ({type(exc).__name__}: {exc})")
         return Report(
             tool_version=__version__,
             target=self.target,
@@ -85,7 +104,7 @@ class Collector:
             started=self.started,
             duration_s=round(time.monotonic() - self.started_clock, 3),
             requests_sent=self.client.sent if self.client else 0,
-            results=tuple(sorted(applied.results, key=sort_key)),
+            results=tuple(sorted(results, key=sort_key)),
             checks=self.checks,
             notes=tuple(self.redactor.redact(n) for n in notes),
             requests_by_family=dict(self.client.by_family) if self.client else {},
@@ -94,11 +113,13 @@ class Collector:
         )
 
     def _clean(self, result: Result) -> Result:
-        """The last line of defence: no registered secret survives into any reporter."""
+        """The last line of defence: no registered secret survives into any reporter. The location is not masked:
+        it identifies the finding (fingerprint, baseline, route), so it is kept as the check wrote it, or rewritten
+        to a stable template when it would reveal a secret (see `Redactor.template_location`)."""
         r = self.redactor
         cleaned = {
             "title": r.redact(result.title),
-            "location": r.redact(result.location),
+            "location": r.template_location(result.location),
             "detail": r.redact(result.detail),
             "evidence": r.redact_value(result.evidence),
             "remediation": r.redact(result.remediation),
@@ -106,12 +127,6 @@ class Collector:
         if all(value is getattr(result, name) for name, value in cleaned.items()):
             return result  # nothing to mask: a large report is not copied
         return dataclasses.replace(result, **cleaned)
-
-
-def ssl_context(ca_bundle: str | None) -> ssl.SSLContext | bool:
-    if ca_bundle is None:
-        return True
-    return ssl.create_default_context(cafile=ca_bundle)
 
 
 async def run(
@@ -124,27 +139,21 @@ async def run(
     target = settings.target
     client: HttpClient | None = None
     deadline = time.monotonic() + settings.max_duration
-    if target:
-        scope = Scope(target, settings.scope)
-        if not scope.allows(target):
-            raise TargetUnreachable(f"{target} is not inside the configured scope ({scope})", collector.report())
-        client = HttpClient(
-            scope=scope,
-            redactor=collector.redactor,
-            user_agent=USER_AGENT,
-            max_requests=settings.max_requests,
-            rate=settings.rate,
-            timeout=settings.timeout,
-            max_bytes=settings.max_bytes,
-            per_host=settings.per_host,
-            deadline=deadline,
-            verify=ssl_context(settings.ca_bundle),
-        )
+    scope = run_scope(settings)
+    if target and not scope.allows(target):
+        raise TargetUnreachable(f"{target} is not inside the configured scope ({scope})", collector.report())
+    # Without a target a run still has a client when a section needs one (a hosting platform's API to read).
+    if target or settings.section_scope():
+        client = HttpClient.for_settings(settings, redactor=collector.redactor, user_agent=USER_AGENT, deadline=deadline,
+                                         scope=scope)
         collector.client = client
     base = target or ""
-    surface = Surface(ScopedHttp(client, "surface", base), settings.section_routes())
-    accounts = Accounts(settings.table(AccountSettings), settings.section(LoginSettings), ScopedHttp(client, "accounts", base),
-                        collector.redactor)
+    surface = Surface(ScopedHttp(client, "surface", base), settings.section_routes(), passive=settings.mode is Mode.PASSIVE,
+                      exclude=settings.exclude)
+    # Left out of a run that does not need them (`probe env` with an account's ${VAR} unset): no accounts then.
+    accounts = Accounts(settings.table(AccountSettings) if settings.resolved(AccountSettings) else {},
+                        settings.section(LoginSettings) if settings.resolved(LoginSettings) else None,
+                        ScopedHttp(client, "accounts", base), collector.redactor)
     memo = Memo()
     try:
         unreachable = ""
@@ -181,7 +190,13 @@ async def run(
                 redactor=collector.redactor,
             )
             async with gate:
-                results = await _run_one(spec, ctx, deadline)
+                try:
+                    results = await _run_one(spec, ctx, deadline)
+                except ConfigError as exc:
+                    # The run stops here (exit 2), but the report written with what was gathered must not read as
+                    # clean: the check that met the problem is an error in every format.
+                    collector.add([ctx.error(ctx.location, str(exc))])
+                    raise
             collector.add([r for r in results if r.status is Status.FAIL] if unreachable else results)
             done += 1
             if on_progress:
@@ -190,6 +205,9 @@ async def run(
         await asyncio.gather(*(one(spec) for spec in runnable))
         if unreachable:
             raise TargetUnreachable(unreachable, collector.report())
+        problem = next((r for r in collector.results if r.kind == CONFIG_PROBLEM), None)
+        if problem is not None:
+            raise ConfigProblem(problem.detail, collector.report())
     finally:
         memo.cancel()
         if client is not None:
@@ -217,6 +235,7 @@ def _skip(info: CheckInfo, target: str | None, reason: str) -> Result:
         location=target or "(no target)",
         detail=reason,
         confidence=info.confidence,
+        kind=PRECONDITION,
     )
 
 
@@ -224,22 +243,23 @@ async def _run_one(spec: CheckSpec, ctx: CheckContext, deadline: float) -> list[
     info = spec.info
     unmet = next((g for g in spec.guards if not g.met(ctx)), None)
     if unmet is not None:
-        return [ctx.skip(ctx.location, unmet.reason)]
+        return [ctx.skip(ctx.location, unmet.reason, kind=PRECONDITION)]
     try:
         async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
             produced = list(await spec.fn(ctx))
     except Skip as skipped:
         return [ctx.skip(skipped.location or ctx.location, skipped.reason)]
+    except Excluded as left:
+        return [ctx.skip(ctx.location, f"{left} (the configuration's `exclude`)")]
     except Unavailable as missing:
         return [ctx.error(missing.location or ctx.location, missing.reason)]
     except TimeoutError:
         return [ctx.error(ctx.location, "did not finish within the run's time budget (max_duration)")]
     except HttpError as exc:
         return [ctx.error(ctx.location, str(exc))]
-    except ConfigError:
-        # A configuration problem a check found at run time (a refused platform token, a missing manifest
-        # file): the user must fix the config, so the run stops and the CLI exits 2 with the message.
-        raise
+    except ConfigError as exc:
+        # A configuration problem a check found at run time: an error result, and the run ends with exit 2.
+        return [ctx.error(ctx.location, str(exc), kind=CONFIG_PROBLEM)]
     except Exception as exc:  # noqa: BLE001 - one broken check must not stop the others
         return [ctx.error(ctx.location, f"the check failed unexpectedly: {type(exc).__name__}: {exc}")]
     if not produced:

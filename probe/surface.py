@@ -1,39 +1,83 @@
 """The attack surface, mapped once per run and shared by every check.
 
-Everything is lazy and memoised: a run that only needs the page's headers fetches the page once and
-never downloads a script. Bounds: at most `MAX_SCRIPTS` same-origin scripts, each cut at the client's
-byte cap; at most `MAX_PATHS` API paths.
+Everything is lazy and memoised: a run that only needs the page's headers fetches the page once and never
+downloads a script. What it maps, and its bounds:
+
+- the root page, its forms, and its scripts: `<script src>`, module preloads, and the scripts those scripts load
+  (dynamic and static imports, Next.js build manifests), at most `MAX_SCRIPTS` same-origin scripts, each cut at the
+  client's byte cap; how many more were named but not read is counted (`scripts_not_read`);
+- the OpenAPI document: linked from the page (`<link rel="service-desc">`, RFC 8631), named by an API documentation
+  page (Swagger UI `url:`/`configUrl`, ReDoc and RapiDoc `spec-url`), or at a usual path, with or without an
+  `/api` or version prefix: at most `MAX_DOCUMENT_REQUESTS` requests in all;
+- API paths: configured ones, those in forms and scripts (fetch/axios calls, `baseURL`), and the OpenAPI
+  document's, at most `MAX_PATHS`.
+
+Two rules keep the map safe to use. In passive mode a discovered route whose path reads as an action (`ACTIONS`:
+create, delete, reset, seed, logout …) is left out of the API paths, so no check requests it whatever the method;
+and the `exclude` patterns leave routes out in every mode (the HTTP client refuses them too). Both are noted in the
+report, with what was found where.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
-from probe.http import HttpError, Response, ScopedHttp
+from probe.http import HttpError, Response, ScopedHttp, excluded
 
 T = TypeVar("T")
 
-MAX_SCRIPTS = 20
+MAX_SCRIPTS = 40
 MAX_PATHS = 50
 MAX_FORMS = 20
-# Where OpenAPI/Swagger documents are usually served (FastAPI, Django REST/drf-spectacular, Spring,
-# ASP.NET Swashbuckle, NestJS).
+MAX_DOCUMENT_REQUESTS = 14
+# API documentation pages that name their OpenAPI document (FastAPI, drf-spectacular, springdoc, Swashbuckle, NestJS).
+DOC_PAGES = ("/docs", "/redoc", "/api/docs", "/swagger-ui.html", "/swagger-ui/index.html", "/api-docs/")
+# Where OpenAPI/Swagger documents are usually served (FastAPI, its full-stack template's /api/v1 prefix, Django REST
+# drf-spectacular, springdoc, ASP.NET Swashbuckle, NestJS, Express swagger-jsdoc setups).
 OPENAPI_PATHS = (
     "/openapi.json",
     "/api/openapi.json",
+    "/api/v1/openapi.json",
     "/swagger.json",
+    "/api/swagger.json",
+    "/v1/swagger.json",
     "/api/schema/",
     "/v3/api-docs",
+    "/v2/api-docs",
     "/swagger/v1/swagger.json",
+    "/api-docs.json",
 )
+# Path words that mean the request does something (OWASP WSTG-CONF-05 style admin/maintenance routes, and the routes
+# real apps expose for their own setup): a passive scan never requests a discovered route named with one of them.
+ACTIONS = frozenset({
+    "create", "createdb", "new", "add", "delete", "remove", "drop", "dropdb", "destroy", "truncate", "wipe", "purge",
+    "flush", "clear", "reset", "seed", "init", "initialize", "initialise", "setup", "install", "migrate", "migration",
+    "migrations", "logout", "signout", "shutdown", "restart", "reboot", "deactivate", "revoke", "unsubscribe",
+    "cancel", "refund", "pay", "charge", "send", "invite", "approve", "publish", "import", "sync", "rebuild", "reindex",
+})
+_WORD = re.compile(r"[a-z]+")
 # Paths named in JS: fetch("/api/..."), axios.get('/v1/...'), "/auth/login" string literals.
 _JS_PATH = re.compile(r"""["'`](/(?:api|v\d|auth|graphql|webhooks?|rest|rpc)(?:/[A-Za-z0-9_\-.{}:$]*)*)["'`]""")
+# axios.create({ baseURL: "/api/v2" }), a configured API base in the bundle.
+_BASE_URL = re.compile(r"""baseURL\s*:\s*["'`]([^"'`\s]{1,200})["'`]""")
+# Scripts named by scripts: import("./chunk.js"), import x from "/assets/y.js", new URL("./w.js", import.meta.url).
+_JS_FILE = re.compile(r"""["'`]((?:\.{1,2}/|/)[\w\-./@~]{1,300}\.m?js)(?:\?[^"'`\s]{0,100})?["'`]""")
+# Next.js build manifests list chunks relative to /_next/: "static/chunks/pages/index-abc.js".
+_NEXT_CHUNK = re.compile(r"""["'](static/(?:chunks|[\w-]{1,40})/[\w\-./\[\]@]{1,300}\.js)["']""")
+# Swagger UI `url: "/openapi.json"` or `configUrl`, ReDoc/RapiDoc `spec-url="/openapi.json"`.
+_DOCUMENT_NAME = re.compile(r"\.json$|openapi|swagger|api-docs|/schema/?$", re.IGNORECASE)
+_SPEC_URL = re.compile(r"""(?:\burl|configUrl|spec-url|specUrl)\s*[:=]\s*["']([^"'\s]{1,300})["']""")
+
+
+def reads_as_action(path: str) -> bool:
+    """Does the path name an action (create, delete, reset, logout …) in any of its words?"""
+    return any(word in ACTIONS for word in _WORD.findall(urlsplit(path).path.lower()))
 
 
 @dataclass(frozen=True)
@@ -41,6 +85,7 @@ class Form:
     action: str
     method: str
     fields: tuple[tuple[str, str], ...]  # (name, input type)
+    hidden: tuple[tuple[str, str], ...] = ()  # (name, value) of its hidden inputs, as the page served them
 
 
 @dataclass(frozen=True)
@@ -54,6 +99,7 @@ class _Page(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.scripts: list[str] = []
         self.inline: list[str] = []
+        self.api_links: list[str] = []
         self.forms: list[Form] = []
         self._form: dict[str, Any] | None = None
         self._in_script = False
@@ -65,16 +111,26 @@ class _Page(HTMLParser):
                 self.scripts.append(a["src"])
             else:
                 self._in_script = True
+        elif tag == "link" and a.get("href"):
+            rel = a.get("rel", "").lower().split()
+            if "modulepreload" in rel or ("preload" in rel and a.get("as") == "script"):
+                self.scripts.append(a["href"])
+            elif "service-desc" in rel:
+                self.api_links.append(a["href"])
         elif tag == "form" and len(self.forms) < MAX_FORMS:
-            self._form = {"action": a.get("action", ""), "method": (a.get("method") or "get").upper(), "fields": []}
+            self._form = {"action": a.get("action", ""), "method": (a.get("method") or "get").upper(), "fields": [],
+                          "hidden": []}
         elif tag in ("input", "textarea", "select") and self._form is not None and a.get("name"):
             self._form["fields"].append((a["name"], a.get("type", tag)))
+            if a.get("type", "").lower() == "hidden":
+                self._form["hidden"].append((a["name"], a.get("value", "")))
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "script":
             self._in_script = False
         elif tag == "form" and self._form is not None:
-            self.forms.append(Form(self._form["action"], self._form["method"], tuple(self._form["fields"])))
+            self.forms.append(Form(self._form["action"], self._form["method"], tuple(self._form["fields"]),
+                                   tuple(self._form["hidden"])))
             self._form = None
 
     def handle_data(self, data: str) -> None:
@@ -82,10 +138,27 @@ class _Page(HTMLParser):
             self.inline.append(data)
 
 
+def parse_forms(html: str) -> tuple[Form, ...]:
+    """The forms of an HTML page other than the root (a log-in page), parsed as the root page's are."""
+    parser = _Page()
+    parser.feed(html)
+    return tuple(parser.forms)
+
+
+@dataclass(frozen=True)
+class Scripts:
+    loaded: tuple[Script, ...]
+    unread: tuple[str, ...]  # "URL: why" for scripts that could not be read
+    not_read: int  # scripts named by the page or its scripts beyond MAX_SCRIPTS
+
+
 class Surface:
-    def __init__(self, http: ScopedHttp, configured_routes: list[str]) -> None:
+    def __init__(self, http: ScopedHttp, configured_routes: list[str], *, passive: bool = True,
+                 exclude: Sequence[str] = ()) -> None:
         self.http = http
         self.configured_routes = tuple(configured_routes)
+        self.passive = passive
+        self.exclude = tuple(exclude)
         self._cache: dict[str, asyncio.Task[Any]] = {}
 
     async def _once(self, key: str, factory: Callable[[], Awaitable[T]]) -> T:
@@ -116,55 +189,108 @@ class Surface:
         return tuple((await self._parsed()).inline)
 
     async def scripts(self) -> tuple[Script, ...]:
-        """Same-origin (in-scope) scripts the page loads, fetched once, bounded in count and bytes."""
-        return (await self._scripts())[0]
+        """Same-origin (in-scope) scripts the page loads, and those they load in turn, fetched once, bounded in
+        count and bytes."""
+        return (await self._scripts()).loaded
 
     async def unread_scripts(self) -> tuple[str, ...]:
         """Scripts the page loads that could not be read ("URL: why"): a server error, a 429, no answer. What
         they hold was not seen, so a check that reads scripts must not pass on their account. A 404 or 403 is
         not among them: a stranger is served nothing there."""
-        return (await self._scripts())[1]
+        return (await self._scripts()).unread
 
-    async def _scripts(self) -> tuple[tuple[Script, ...], tuple[str, ...]]:
-        async def fetch() -> tuple[tuple[Script, ...], tuple[str, ...]]:
+    async def scripts_not_read(self) -> int:
+        """How many more scripts the page and its scripts name than `MAX_SCRIPTS` lets the run read."""
+        return (await self._scripts()).not_read
+
+    async def _scripts(self) -> Scripts:
+        async def fetch() -> Scripts:
             page = await self.page()
-            urls = [urljoin(page.url, src) for src in (await self._parsed()).scripts]
-            urls = [u for u in dict.fromkeys(urls) if self.http.scope.allows(u)][:MAX_SCRIPTS]
-            responses = await asyncio.gather(*(self.http.get(u) for u in urls), return_exceptions=True)
+            parsed = await self._parsed()
+            queue = [u for u in dict.fromkeys(urljoin(page.url, src) for src in parsed.scripts) if self.http.scope.allows(u)]
+            named = set(queue)
+            for text in parsed.inline:
+                queue += [u for u in _script_references(page.url, text) if u not in named and self.http.scope.allows(u)]
+                named.update(queue)
             loaded: list[Script] = []
             unread: list[str] = []
-            for url, answer in zip(urls, responses, strict=True):
-                if isinstance(answer, Response) and answer.status == 200:
-                    loaded.append(Script(url=url, response=answer))
-                elif isinstance(answer, Response) and (answer.status == 429 or answer.status >= 500):
-                    unread.append(f"{url}: answered {answer.status}")
-                elif isinstance(answer, HttpError):
-                    unread.append(f"{url}: {answer}")
-                elif isinstance(answer, BaseException):
-                    raise answer
-            return tuple(loaded), tuple(unread)
+            fetched = 0
+            while queue and fetched < MAX_SCRIPTS:
+                batch, queue = queue[: MAX_SCRIPTS - fetched], queue[MAX_SCRIPTS - fetched:]
+                fetched += len(batch)
+                answers = await asyncio.gather(*(self.http.get(u) for u in batch), return_exceptions=True)
+                for url, answer in zip(batch, answers, strict=True):
+                    if isinstance(answer, Response) and answer.status == 200:
+                        loaded.append(Script(url=url, response=answer))
+                        found = [u for u in _script_references(url, answer.text) if u not in named]
+                        found = [u for u in found if self.http.scope.allows(u)]
+                        named.update(found)
+                        queue += found
+                    elif isinstance(answer, Response) and (answer.status == 429 or answer.status >= 500):
+                        unread.append(f"{url}: answered {answer.status}")
+                    elif isinstance(answer, HttpError):
+                        unread.append(f"{url}: {answer}")
+                    elif isinstance(answer, BaseException):
+                        raise answer
+            if queue:
+                self.http.note(f"read {MAX_SCRIPTS} same-origin scripts (the cap); {len(queue)} more that the page "
+                               "and its scripts load were not read")
+            return Scripts(tuple(loaded), tuple(unread), len(queue))
 
         return await self._once("scripts", fetch)
 
     async def openapi(self) -> dict[str, Any] | None:
-        """An OpenAPI/Swagger document if one is served at a usual path (first found wins)."""
+        """The site's OpenAPI/Swagger document: linked from the page, named by an API documentation page, or at a
+        usual path (first found wins; JSON documents only)."""
 
         async def find() -> dict[str, Any] | None:
-            for path in OPENAPI_PATHS:
+            page = await self.page()
+            parsed = await self._parsed()
+            candidates: list[tuple[str, str]] = [(urljoin(page.url, href), "linked from the page") for href in parsed.api_links]
+            candidates += [(u, "named by the page") for u in _spec_urls(page.url, page.text)]
+            tried: set[str] = set()
+            sent = 0
+
+            async def get(url: str) -> Response | None:
+                nonlocal sent
+                if url in tried or sent >= MAX_DOCUMENT_REQUESTS or not self.http.scope.allows(url):
+                    return None
+                tried.add(url)
+                sent += 1
                 try:
-                    response = await self.http.get(path)
+                    return await self.http.get(url)
                 except HttpError:
                     return None
-                doc = response.json() if response.status == 200 else None
+
+            async def document(url: str, how: str) -> dict[str, Any] | None:
+                response = await get(url)
+                doc = response.json() if response is not None and response.status == 200 else None
                 if isinstance(doc, dict) and ("openapi" in doc or "swagger" in doc) and isinstance(doc.get("paths"), dict):
+                    self.http.note(f"OpenAPI document at {urlsplit(url).path} ({how}): {len(doc['paths'])} paths")
                     return doc
+                return None
+
+            for url, how in candidates:
+                if found := await document(url, how):
+                    return found
+            for path in DOC_PAGES:
+                docs_page = await get(self.http.url(path))
+                if docs_page is None or docs_page.status != 200:
+                    continue
+                for url in _spec_urls(docs_page.url, docs_page.text):
+                    if found := await document(url, f"named by the API documentation page {path}"):
+                        return found
+            for path in OPENAPI_PATHS:
+                if found := await document(self.http.url(path), "at a usual path"):
+                    return found
             return None
 
         return await self._once("openapi", find)
 
     async def api_paths(self, include_openapi: bool = True) -> tuple[str, ...]:
-        """API routes known without guessing: configured ones, those named in the page and its
-        scripts, and (if asked) those of a served OpenAPI document. Templates keep their `{param}`."""
+        """API routes known without guessing: configured ones, those named in the page and its scripts, and (if
+        asked) those of the OpenAPI document. Templates keep their `{param}`. Discovered routes that read as actions
+        are left out in passive mode, and routes matching `exclude` in every mode (both noted once)."""
         found: list[str] = list(self.configured_routes)
         texts = [*(await self.inline_scripts()), *(s.response.text for s in await self.scripts())]
         for form in await self.forms():
@@ -172,12 +298,51 @@ class Surface:
                 found.append(urlsplit(form.action).path)
         for text in texts:
             found.extend(m.group(1) for m in _JS_PATH.finditer(text))
+            found.extend(base for base in (m.group(1) for m in _BASE_URL.finditer(text)) if base.startswith("/"))
         if include_openapi:
             doc = await self.openapi()
             if doc:
                 base = _openapi_base(doc)
                 found.extend(base + p for p in doc["paths"] if isinstance(p, str))
-        return tuple(dict.fromkeys(p.split("?")[0] for p in found if p.startswith("/")))[:MAX_PATHS]
+        paths = list(dict.fromkeys(p.split("?")[0] for p in found if p.startswith("/")))
+        return tuple(self._allowed(paths))[:MAX_PATHS]
+
+    def may_request(self, path: str) -> bool:
+        """Whether a discovered route may be requested in this run: not `exclude`d, and not an action in passive mode."""
+        return excluded(path, self.exclude) is None and not (self.passive and reads_as_action(path))
+
+    def _allowed(self, paths: list[str]) -> list[str]:
+        configured = set(self.configured_routes)
+        kept: list[str] = []
+        actions: list[str] = []
+        for path in paths:
+            pattern = excluded(path, self.exclude)
+            if pattern is not None:
+                self.http.note(f"left alone: {path} (matches exclude {pattern!r})")
+            elif self.passive and path not in configured and reads_as_action(path):
+                actions.append(path)
+            else:
+                kept.append(path)
+        if actions:
+            self.http.note(f"passive mode: {len(actions)} discovered route(s) that read as actions were not requested: "
+                           + ", ".join(actions[:10]) + (" …" if len(actions) > 10 else ""))
+        return kept
+
+
+def _script_references(base: str, text: str) -> list[str]:
+    """Same-origin script URLs a script or page text names: imports, module URLs, Next.js build-manifest chunks."""
+    head = text[:2_000_000]
+    found = [urljoin(base, m.group(1)) for m in _JS_FILE.finditer(head)]
+    next_root = base.split("/_next/", 1)[0] + "/_next/" if "/_next/" in base else None
+    if next_root is not None:
+        found += [urljoin(next_root, m.group(1)) for m in _NEXT_CHUNK.finditer(head)]
+    return list(dict.fromkeys(found))
+
+
+def _spec_urls(base: str, text: str) -> list[str]:
+    """OpenAPI document URLs an API documentation page names (Swagger UI, ReDoc, RapiDoc)."""
+    named = (urljoin(base, m.group(1)) for m in _SPEC_URL.finditer(text[:200_000]))
+    return [u for u in dict.fromkeys(named) if u != base and _DOCUMENT_NAME.search(urlsplit(u).path)]
 
 
 def _openapi_base(doc: dict[str, Any]) -> str:

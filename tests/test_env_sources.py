@@ -6,10 +6,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import secrets
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +20,11 @@ import pytest
 
 from fixtures.platforms import fly, github, heroku, netlify, railway, render, vercel
 from fixtures.serve import serve_wsgi
+from probe import api
 from probe.checks.env.sources import Deployed, SourceError, SourceOptions, load, parse_command_output, parse_spec
 from probe.config import ConfigError
+from probe.http import HttpClient, Scope, ScopedHttp
+from probe.model import Severity, Status
 from probe.redact import Redactor
 from tests.helpers import expect, scan
 
@@ -33,8 +39,21 @@ def options(base: dict[str, str], environ: dict[str, str], redactor: Redactor | 
     )
 
 
-def read(source: str, platform: str, url: str, environ: dict[str, str], **kwargs: Any) -> Deployed:
-    return asyncio.run(load(parse_spec(source), options({platform: url}, environ, **kwargs)))
+def read(source: str, platform: str, url: str, environ: dict[str, str], redactor: Redactor | None = None,
+         budget: float = 20.0) -> Deployed:
+    """One platform source read through a client scoped to its look-alike, as a run reads it."""
+
+    async def go() -> Deployed:
+        shown = redactor or Redactor()
+        client = HttpClient(scope=Scope(url), redactor=shown, user_agent="probe-test", max_requests=1000, rate=1000.0,
+                            timeout=5.0, max_bytes=2_000_000, per_host=4, deadline=time.monotonic() + budget)
+        try:
+            opts = replace(options({platform: url}, environ, shown, budget), http=ScopedHttp(client, "env", ""))
+            return await load(parse_spec(source), opts)
+        finally:
+            await client.aclose()
+
+    return asyncio.run(go())
 
 
 def values(deployed: Deployed) -> dict[str, str | None]:
@@ -66,8 +85,10 @@ def test_vercel_pages_filters_target_and_keeps_sensitive_hidden(vercel_api: tupl
     assert values(found) == {"DATABASE_URL": "postgres://db.acme.test/app", "STRIPE_SECRET_KEY": None,
                              "NEXT_PUBLIC_API_URL": "https://api.acme.test", "DEBUG": "false"}
     assert "sensitive" in found.vars["STRIPE_SECRET_KEY"].hidden
-    assert app.config["hits"] == 1 + 3  # one 429, three pages of two
-    assert TOKEN in redactor and "postgres://db.acme.test/app" in redactor
+    # One 429, three pages of two, and one read of the one encrypted production value: the list never decrypts.
+    assert app.config["hits"] == 1 + 3 + 1 and app.config["decrypted"] == 1
+    # The platform token is a secret; values are judged secret or not by the env family (tests/test_env.py).
+    assert TOKEN in redactor and "postgres://db.acme.test/app" not in redactor
     preview = read("vercel:acme-web:preview", "vercel", url, {"VERCEL_TOKEN": TOKEN, "VERCEL_TEAM_ID": "team_acme"})
     assert set(preview.vars) == {"DATABASE_URL", "PREVIEW_ONLY"}
 
@@ -163,6 +184,17 @@ def test_github_secrets_and_variables_with_environment_and_paging() -> None:
     assert found.vars["VAR_1"].value == "overridden" and found.vars["VAR_39"].value == "39"
 
 
+def test_github_reads_the_organisation_entries_the_repository_sees() -> None:
+    """Organisation secrets and variables shared with the repository are deployed too; the repository's own win."""
+    app = github.create_app(TOKEN, "acme/web", secrets=["REPO_SECRET"], variables={"SHARED": "repo"},
+                            org_secrets=["ORG_SENTRY_DSN"], org_variables={"ORG_REGION": "eu", "SHARED": "org"})
+    with serve_wsgi(app) as url:
+        found = read("github:acme/web", "github", url, {"GITHUB_TOKEN": TOKEN})
+    assert set(found.vars) == {"REPO_SECRET", "SHARED", "ORG_SENTRY_DSN", "ORG_REGION"}
+    assert found.vars["ORG_SENTRY_DSN"].value is None and found.vars["ORG_REGION"].value == "eu"
+    assert found.vars["SHARED"].value == "repo"
+
+
 def test_hidden_values_are_skipped_not_passed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """A whole scan on a platform source: presence is judged; value rules skip what the source hides."""
     manifest = tmp_path / ".env.example"
@@ -181,8 +213,14 @@ def test_hidden_values_are_skipped_not_passed(monkeypatch: pytest.MonkeyPatch, t
 def test_refused_token_stops_the_scan_with_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
     app = heroku.create_app(TOKEN, "acme", {"A": "1"})
     monkeypatch.setenv("HEROKU_API_KEY", "wrong-" + secrets.token_hex(8))
-    with serve_wsgi(app) as url, pytest.raises(ConfigError, match="HEROKU_API_KEY"):
-        scan(None, only=["env"], env={"deployed": ["heroku:acme"], "api": {"heroku": url}})
+    with serve_wsgi(app) as url:
+        plan = api.plan(only=["env"], overrides={"env": {"deployed": ["heroku:acme"], "api": {"heroku": url}}}, environ={})
+        with pytest.raises(ConfigError, match="HEROKU_API_KEY"):
+            api.execute(plan)
+    # The report written with what was gathered says the source failed: an error, never a clean run.
+    gathered = plan.collector.report()
+    assert gathered.summary.error >= 1 and gathered.gate_failures(Severity.HIGH)
+    assert any(r.status is Status.ERROR and "HEROKU_API_KEY" in r.detail for r in gathered.results)
 
 
 # --- local sources -------------------------------------------------------------------------------------------
@@ -239,3 +277,21 @@ def test_bad_specs(bad: str) -> None:
     make: Callable[[], Any] = lambda: run_local(bad)  # noqa: E731
     with pytest.raises(ConfigError):
         make()
+
+
+def test_refused_token_is_an_error_in_every_report_and_never_passed(vercel_api: tuple[str, Any], tmp_path: Path) -> None:
+    """`probe env` with a bad platform token: exit 2 with one line, and every report format carries the error result,
+    so neither a tool reading the JSON nor a person reading the console sees a clean run."""
+    url, _ = vercel_api
+    (tmp_path / ".env.example").write_text("DATABASE_URL=\n")
+    (tmp_path / "probe.toml").write_text(f'[env]\napi = {{ vercel = "{url}" }}\n')
+    env = {**os.environ, "VERCEL_TOKEN": "not-the-token", "NO_COLOR": "1"}
+    ran = subprocess.run([sys.executable, "-m", "probe", "env", "--deployed", "vercel:acme-web", "-f", "console",
+                          "-f", "json=report.json"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+                         check=False)
+    assert ran.returncode == 2, ran.stderr
+    assert "PASSED" not in ran.stdout and "refused the token" in ran.stdout
+    report = json.loads((tmp_path / "report.json").read_text())
+    errors = [r for r in report["results"] if r["status"] == "error"]
+    assert errors and "refused the token in VERCEL_TOKEN" in errors[0]["detail"]
+    assert ran.stderr.strip().splitlines()[-1].startswith("probe: error: env.deployed: vercel:acme-web: the vercel API refused")

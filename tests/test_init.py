@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,11 +16,15 @@ import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from fixtures.serve import serve_asgi
+from fixtures.serve import serve_asgi, serve_command
 from probe import api, config, init
+from probe.accounts import Accounts, AccountSettings, LoginSettings
 from probe.checks.webhook import WebhookTarget
 from probe.demo import Demo
+from probe.http import HttpClient, ScopedHttp
+from probe.redact import Redactor
 from probe.registry import load
+from tests.helpers import ROOT
 
 
 def probe(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -131,3 +138,40 @@ def test_init_rejects_a_bad_url(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "expected an http:// or https:// URL" in done.stderr
     assert not (tmp_path / "probe.toml").exists()
+
+
+@pytest.fixture(scope="module")
+def django_signin() -> Iterator[tuple[str, dict[str, str]]]:
+    users = {"alice@example.test": "pw-" + os.urandom(8).hex()}
+    with serve_command([sys.executable, "-m", "fixtures.forms.django_signin"], cwd=ROOT,
+                       env={"SIGNIN_USERS": json.dumps(users)}) as url:
+        yield url, users
+
+
+def test_init_writes_a_working_login_for_a_server_rendered_form(django_signin: tuple[str, dict[str, str]],
+                                                                tmp_path: Path) -> None:
+    """The sign-in page is found beyond the root; the file carries the CSRF step, the hidden field the form needs
+    and the session cookie; and the log-in it describes works."""
+    url, users = django_signin
+    ran = probe("init", url, "-o", "probe.toml", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    text = (tmp_path / "probe.toml").read_text()
+    for line in ('csrf = "GET /accounts/login/"', 'csrf_field = "csrfmiddlewaretoken"', 'request = "POST /accounts/login/"',
+                 'form = { email = "{username}", password = "{password}", auth_method = "password" }',
+                 'token = "cookie:sessionid"'):
+        assert line in text, text
+    settings = loads(tmp_path / "probe.toml").settings
+    [(email, password)] = users.items()
+    accounts = {"alice": AccountSettings(username=email, password=password, control="GET /api/me")}
+
+    async def log_in() -> int:
+        client = HttpClient.for_settings(settings, redactor=Redactor(), user_agent="probe-test",
+                                         deadline=time.monotonic() + 30)
+        try:
+            http = ScopedHttp(client, "accounts", url)
+            me = await Accounts(accounts, settings.section(LoginSettings), http).request(http, "alice", "GET", "/api/me")
+            return me.status
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(log_in()) == 200

@@ -121,7 +121,7 @@ def test_lockout_only_for_real_accounts(lockout_reports: Callable[[str], Report]
     [failed] = expect(report, "ratelimit.lockout-enumeration", "fail")
     assert failed.evidence["test_account"]["status"] == 423
     assert failed.evidence["made_up_user"]["status_histogram"] == {"401": failed.evidence["made_up_user"]["attempts"]}
-    # The test account's address is a configured secret: masked everywhere.
+    # The evidence names the test account by its part in the comparison, not by its address.
     assert USER not in str(failed.evidence) and USER not in failed.detail
 
 

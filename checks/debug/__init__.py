@@ -23,7 +23,9 @@ from probe.checks.debug.triggers import (
 from probe.context import CheckContext
 from probe.http import HttpError, Response
 from probe.model import Result, Severity
-from probe.registry import check
+from probe.registry import Family, check
+
+FAMILY = Family(group="errors")
 
 CONFIG_SECTIONS = {"debug": DebugSettings}
 

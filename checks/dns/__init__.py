@@ -23,8 +23,10 @@ from probe.context import CheckContext, MemoKey
 from probe.guards import Skip, Unavailable
 from probe.http import HttpError, Response
 from probe.model import Confidence, Result, Severity
-from probe.registry import check
+from probe.registry import Family, check
 from probe.resolver import Answer, Resolver, parse_nameserver, zone_apex
+
+FAMILY = Family(group="dns", unlock="scan your real host name (a loopback or IP target has no DNS records to check)")
 
 # RFC 7208 section 4.6.4: more than ten DNS-querying terms make the whole SPF record a permanent error.
 SPF_LOOKUP_LIMIT = 10

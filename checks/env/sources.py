@@ -10,9 +10,10 @@ Sources are written `kind:argument`, optionally with a label for `--compare`: `s
   `vercel:PROJECT[:TARGET]`, `netlify:SITE[:CONTEXT]`, `render:SERVICE_ID`, `heroku:APP`,
   `railway:PROJECT_ID:ENVIRONMENT_ID[:SERVICE_ID]`, `fly:APP`, `github:OWNER/REPO[:ENVIRONMENT]`.
 
-Platform requests do not go through the target's scoped client: they go to the platform, never to the target,
-with the token only in the Authorization header. A refused token is a configuration error (`ConfigError`,
-exit 2); a 429 is waited out when its Retry-After fits in the time left; paging is followed to a bound.
+Platform requests go through the run's HTTP client like every other request (the platform's API host is in the
+run's scope, see `EnvSettings.scope_hosts`): the same budget, pace, timeouts, byte cap, back-off on 429 with
+Retry-After, and redaction. The token goes only in the Authorization header, only to the platform. A refused token
+is a configuration error (`ConfigError`, exit 2); paging is followed to a bound.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import shlex
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -33,10 +35,11 @@ from urllib.parse import quote
 import httpx
 
 from probe.config import ConfigError
-from probe.http import MAX_BACKOFF_S, describe_transport_error, retry_after_seconds
+from probe.http import HttpError, Response, ScopedHttp
 
 MAX_PAGES = 50
-MAX_RATE_LIMIT_WAITS = 3
+# Vercel lists encrypted values without their plain text: each is read on its own request, at most this many.
+MAX_DECRYPTS = 100
 MAX_OUTPUT_BYTES = 2_000_000
 
 # Default API base URLs and the variables their CLIs and CI integrations read tokens from.
@@ -83,8 +86,10 @@ class SourceOptions:
     deadline: float  # time.monotonic() by which everything must be done
     command_timeout: float
     cwd: Path
-    register: Callable[[str], None]  # hands every token and value to the run's redactor
-    transport: httpx.AsyncBaseTransport | None = None
+    # Hands a platform token to the run's redactor. Values are registered by the env family, which knows from the
+    # manifest and the names which of them are secrets.
+    register: Callable[[str], None]
+    http: ScopedHttp | None = None  # the run's client (platform sources only)
 
 
 @dataclass(frozen=True)
@@ -118,12 +123,7 @@ _EXAMPLES = {
 
 
 async def load(spec: SourceSpec, opts: SourceOptions) -> Deployed:
-    loader = _LOADERS[spec.kind]
-    deployed = await loader(spec, opts)
-    for var in deployed.vars.values():
-        if var.value:
-            opts.register(var.value)
-    return deployed
+    return await _LOADERS[spec.kind](spec, opts)
 
 
 # --- local sources -------------------------------------------------------------------------------------------
@@ -277,31 +277,23 @@ class _Api:
     def base(self) -> str:
         return self.opts.endpoints.get(self.platform, PLATFORMS[self.platform][0]).rstrip("/")
 
-    async def call(self, client: httpx.AsyncClient, method: str, url: str, *, what: str,
-                   params: Mapping[str, str] | None = None, json_body: Any = None) -> httpx.Response:
+    async def call(self, method: str, url: str, *, what: str, params: Mapping[str, str] | None = None,
+                   json_body: Any = None) -> Response:
+        if self.opts.http is None:
+            raise SourceError(f"{self.spec.label}: this run has no HTTP client for the {self.platform} API")
         full = url if url.startswith(("http://", "https://")) else self.base + url
-        for _ in range(MAX_RATE_LIMIT_WAITS + 1):
-            remaining = self.opts.deadline - time.monotonic()
-            if remaining <= 0:
-                raise SourceError(f"{self.spec.label}: the run's time budget is used up")
-            try:
-                response = await client.request(method, full, params=params, json=json_body,
-                                                headers={**self.auth, **self.extra_headers},
-                                                timeout=min(self.opts.timeout, remaining))
-            except httpx.HTTPError as exc:
-                raise SourceError(f"{self.spec.label}: {self.platform} API: {describe_transport_error(exc)}") from None
-            if not _rate_limited(response):
-                break
-            delay = _rate_limit_delay(response)
-            remaining = self.opts.deadline - time.monotonic()
-            if delay is None or delay > min(MAX_BACKOFF_S, remaining):
-                shown = "no Retry-After" if delay is None else f"Retry-After {delay:.0f} s"
-                raise SourceError(f"{self.spec.label}: {self.platform} API rate limit ({response.status_code}, {shown}); "
-                                  "try again later")
-            await asyncio.sleep(delay)
-        else:
-            raise SourceError(f"{self.spec.label}: {self.platform} API kept answering 429 after {MAX_RATE_LIMIT_WAITS} waits")
-        status = response.status_code
+        headers = {"Accept": "application/json", **self.auth, **self.extra_headers}
+        try:
+            response = await self.opts.http.request(method, full, params=params, json=json_body, headers=headers,
+                                                    follow_redirects=False)
+        except HttpError as exc:
+            raise SourceError(f"{self.spec.label}: {self.platform} API: {exc}") from None
+        status = response.status
+        if _rate_limited(response):
+            # The client already waited once for a Retry-After that fit in the run's time; this one did not.
+            wait = response.header("retry-after")
+            shown = f"Retry-After {wait}" if wait else "no Retry-After"
+            raise SourceError(f"{self.spec.label}: {self.platform} API rate limit ({status}, {shown}); try again later")
         if status in (401, 403):
             raise ConfigError(f"env.deployed: {self.spec.label}: the {self.platform} API refused the token in "
                               f"{self.token_var} ({status}: {_error_message(response)})")
@@ -312,31 +304,18 @@ class _Api:
             raise SourceError(f"{self.spec.label}: {self.platform} API answered {status} ({_error_message(response)})")
         return response
 
-    def client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(follow_redirects=False, trust_env=False, transport=self.opts.transport,
-                                 headers={"User-Agent": "probe env (deploy-probe)", "Accept": "application/json"})
 
-
-def _rate_limited(response: httpx.Response) -> bool:
-    if response.status_code == 429:
+def _rate_limited(response: Response) -> bool:
+    if response.status == 429:
         return True
     # GitHub signals an exhausted primary limit with 403 and x-ratelimit-remaining: 0.
-    return response.status_code == 403 and response.headers.get("x-ratelimit-remaining") == "0"
+    return response.status == 403 and response.header("x-ratelimit-remaining") == "0"
 
 
-def _rate_limit_delay(response: httpx.Response) -> float | None:
-    delay = retry_after_seconds(response.headers.get("retry-after"))
-    reset = response.headers.get("x-ratelimit-reset")
-    if delay is None and reset and reset.isdigit():
-        delay = max(0.0, int(reset) - time.time())
-    return delay
-
-
-def _error_message(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.reason_phrase or "no details"
+def _error_message(response: Response) -> str:
+    body = response.json()
+    if body is None:
+        return _reason(response.status)
     message: Any = None
     if isinstance(body, dict):
         error = body.get("error")
@@ -344,41 +323,63 @@ def _error_message(response: httpx.Response) -> str:
         errors = body.get("errors")
         if not message and isinstance(errors, list) and errors and isinstance(errors[0], dict):
             message = errors[0].get("message")
-    return str(message or response.reason_phrase or "no details")[:160]
+    return str(message or _reason(response.status))[:160]
 
 
-def _json(response: httpx.Response, label: str) -> Any:
+def _reason(status: int) -> str:
     try:
-        return response.json()
+        return HTTPStatus(status).phrase
     except ValueError:
-        raise SourceError(f"{label}: the API answered with something that is not JSON") from None
+        return "no details"
+
+
+def _json(response: Response, label: str) -> Any:
+    body = response.json()
+    if body is None:
+        raise SourceError(f"{label}: the API answered with something that is not JSON")
+    return body
 
 
 async def _vercel(spec: SourceSpec, opts: SourceOptions) -> Deployed:
-    # GET /v10/projects/{idOrName}/env: https://vercel.com/docs/rest-api/projects/retrieve-the-environment-variables-of-a-project-by-id-or-name
-    # Paging: `pagination.next` is passed back as `until` (https://vercel.com/docs/rest-api#pagination).
+    # GET /v10/projects/{idOrName}/env lists variables; an encrypted one comes back as ciphertext with
+    # `decrypted: false` (https://vercel.com/docs/rest-api/projects/retrieve-the-environment-variables-of-a-project-by-id-or-name;
+    # its `decrypt` query parameter is deprecated), so its plain value is read with GET /v1/projects/{idOrName}/env/{id}
+    # (https://vercel.com/docs/rest-api/projects/retrieve-the-decrypted-value-of-an-environment-variable-of-a-project-by-id),
+    # one request per variable, at most MAX_DECRYPTS. Paging: `pagination.next` is passed back as `until`
+    # (https://vercel.com/docs/rest-api#pagination).
     project, _, target = spec.argument.partition(":")
     target = target or opts.environment
     api = _Api.connect("vercel", spec, opts)
-    params = {"decrypt": "true"}
     team = opts.environ.get("VERCEL_TEAM_ID") or opts.environ.get("VERCEL_ORG_ID")
-    if team:
-        params["teamId"] = team
+    team_params = {"teamId": team} if team else {}
+    params = dict(team_params)
+    listed: list[Mapping[str, Any]] = []
+    for _ in range(MAX_PAGES):
+        response = await api.call("GET", f"/v10/projects/{quote(project, safe='')}/env", params=params,
+                                  what=f"project {project!r}")
+        body = _json(response, spec.label)
+        envs = body.get("envs", []) if isinstance(body, dict) else body if isinstance(body, list) else []
+        listed += [env for env in envs if isinstance(env, dict) and isinstance(env.get("key"), str)
+                   and _vercel_targets(env, target)]
+        nxt = body.get("pagination", {}).get("next") if isinstance(body, dict) else None
+        if not nxt:
+            break
+        params = {**params, "until": str(nxt)}
     found: dict[str, DeployedVar] = {}
-    async with api.client() as client:
-        for _ in range(MAX_PAGES):
-            response = await api.call(client, "GET", f"/v10/projects/{quote(project, safe='')}/env", params=params,
-                                      what=f"project {project!r}")
-            body = _json(response, spec.label)
-            envs = body.get("envs", []) if isinstance(body, dict) else body if isinstance(body, list) else []
-            for env in envs:
-                if isinstance(env, dict) and isinstance(env.get("key"), str) and _vercel_targets(env, target):
-                    found[env["key"]] = _vercel_var(env)
-            nxt = body.get("pagination", {}).get("next") if isinstance(body, dict) else None
-            if not nxt:
-                break
-            params = {**params, "until": str(nxt)}
+    decrypts = 0
+    for env in listed:
+        if _vercel_encrypted(env) and isinstance(env.get("id"), str) and decrypts < MAX_DECRYPTS:
+            decrypts += 1
+            one = await api.call("GET", f"/v1/projects/{quote(project, safe='')}/env/{quote(env['id'], safe='')}",
+                                 params=team_params, what=f"variable {env['key']!r} of project {project!r}")
+            detail = _json(one, spec.label)
+            env = {**env, **detail} if isinstance(detail, dict) else env
+        found[env["key"]] = _vercel_var(env, decrypts >= MAX_DECRYPTS)
     return Deployed(label=spec.label, vars=found)
+
+
+def _vercel_encrypted(env: Mapping[str, Any]) -> bool:
+    return env.get("type") in ("encrypted", "secret") and not env.get("decrypted")
 
 
 def _vercel_targets(env: Mapping[str, Any], target: str) -> bool:
@@ -390,18 +391,20 @@ def _vercel_targets(env: Mapping[str, Any], target: str) -> bool:
     return target in targets or target in (env.get("customEnvironmentIds") or [])
 
 
-def _vercel_var(env: Mapping[str, Any]) -> DeployedVar:
-    name, kind, value = env["key"], env.get("type"), env.get("value")
-    if kind == "sensitive":
+def _vercel_var(env: Mapping[str, Any], capped: bool) -> DeployedVar:
+    name, value = env["key"], env.get("value")
+    if env.get("type") == "sensitive":
         return DeployedVar(name, None, "Vercel sensitive variable: its value cannot be read back")
-    if kind in ("encrypted", "secret") and not env.get("decrypted"):
-        return DeployedVar(name, None, "Vercel encrypted variable the token cannot decrypt")
+    if _vercel_encrypted(env):
+        why = f"more than {MAX_DECRYPTS} encrypted variables: the rest were not read" if capped \
+            else "Vercel encrypted variable the token cannot decrypt"
+        return DeployedVar(name, None, why)
     return DeployedVar(name, value if isinstance(value, str) else "")
 
 
-def _next_link(response: httpx.Response) -> str | None:
-    """RFC 8288 `Link: <url>; rel="next"` (GitHub, Netlify)."""
-    link = response.links.get("next")
+def _next_link(response: Response) -> str | None:
+    """RFC 8288 `Link: <url>; rel="next"` (GitHub, Netlify), parsed the way httpx parses it."""
+    link = httpx.Response(response.status, headers=response.headers).links.get("next")
     return link.get("url") if link else None
 
 
@@ -413,24 +416,23 @@ async def _netlify(spec: SourceSpec, opts: SourceOptions) -> Deployed:
     context = context or opts.environment
     api = _Api.connect("netlify", spec, opts)
     found: dict[str, DeployedVar] = {}
-    async with api.client() as client:
-        site_doc = _json(await api.call(client, "GET", f"/api/v1/sites/{quote(site, safe='')}", what=f"site {site!r}"),
-                         spec.label)
-        account = site_doc.get("account_id") if isinstance(site_doc, dict) else None
-        site_id = site_doc.get("id", site) if isinstance(site_doc, dict) else site
-        if not isinstance(account, str):
-            raise SourceError(f"{spec.label}: the site document has no account_id")
-        url: str | None = f"/api/v1/accounts/{quote(account, safe='')}/env"
-        params: Mapping[str, str] | None = {"site_id": str(site_id), "context_name": context}
-        for _ in range(MAX_PAGES):
-            if url is None:
-                break
-            response = await api.call(client, "GET", url, params=params, what=f"environment of site {site!r}")
-            body = _json(response, spec.label)
-            for env in body if isinstance(body, list) else []:
-                if isinstance(env, dict) and isinstance(env.get("key"), str):
-                    found[env["key"]] = _netlify_var(env, context)
-            url, params = _next_link(response), None
+    site_doc = _json(await api.call("GET", f"/api/v1/sites/{quote(site, safe='')}", what=f"site {site!r}"),
+                     spec.label)
+    account = site_doc.get("account_id") if isinstance(site_doc, dict) else None
+    site_id = site_doc.get("id", site) if isinstance(site_doc, dict) else site
+    if not isinstance(account, str):
+        raise SourceError(f"{spec.label}: the site document has no account_id")
+    url: str | None = f"/api/v1/accounts/{quote(account, safe='')}/env"
+    params: Mapping[str, str] | None = {"site_id": str(site_id), "context_name": context}
+    for _ in range(MAX_PAGES):
+        if url is None:
+            break
+        response = await api.call("GET", url, params=params, what=f"environment of site {site!r}")
+        body = _json(response, spec.label)
+        for env in body if isinstance(body, list) else []:
+            if isinstance(env, dict) and isinstance(env.get("key"), str):
+                found[env["key"]] = _netlify_var(env, context)
+        url, params = _next_link(response), None
     return Deployed(label=spec.label, vars=found)
 
 
@@ -452,21 +454,20 @@ async def _render(spec: SourceSpec, opts: SourceOptions) -> Deployed:
     api = _Api.connect("render", spec, opts)
     found: dict[str, DeployedVar] = {}
     params = {"limit": "100"}
-    async with api.client() as client:
-        for _ in range(MAX_PAGES):
-            response = await api.call(client, "GET", f"/v1/services/{quote(spec.argument, safe='')}/env-vars",
-                                      params=params, what=f"service {spec.argument!r}")
-            body = _json(response, spec.label)
-            rows = [r for r in body if isinstance(r, dict)] if isinstance(body, list) else []
-            for row in rows:
-                env = row.get("envVar")
-                if isinstance(env, dict) and isinstance(env.get("key"), str):
-                    value = env.get("value")
-                    found[env["key"]] = DeployedVar(env["key"], value if isinstance(value, str) else "")
-            cursor = rows[-1].get("cursor") if rows else None
-            if not rows or not isinstance(cursor, str) or len(rows) < int(params["limit"]):
-                break
-            params = {**params, "cursor": cursor}
+    for _ in range(MAX_PAGES):
+        response = await api.call("GET", f"/v1/services/{quote(spec.argument, safe='')}/env-vars",
+                                  params=params, what=f"service {spec.argument!r}")
+        body = _json(response, spec.label)
+        rows = [r for r in body if isinstance(r, dict)] if isinstance(body, list) else []
+        for row in rows:
+            env = row.get("envVar")
+            if isinstance(env, dict) and isinstance(env.get("key"), str):
+                value = env.get("value")
+                found[env["key"]] = DeployedVar(env["key"], value if isinstance(value, str) else "")
+        cursor = rows[-1].get("cursor") if rows else None
+        if not rows or not isinstance(cursor, str) or len(rows) < int(params["limit"]):
+            break
+        params = {**params, "cursor": cursor}
     return Deployed(label=spec.label, vars=found)
 
 
@@ -474,9 +475,8 @@ async def _heroku(spec: SourceSpec, opts: SourceOptions) -> Deployed:
     # GET /apps/{app}/config-vars answers one object of names to values; no paging
     # (https://devcenter.heroku.com/articles/platform-api-reference#config-vars-info-for-app).
     api = _Api.connect("heroku", spec, opts, headers={"Accept": "application/vnd.heroku+json; version=3"})
-    async with api.client() as client:
-        response = await api.call(client, "GET", f"/apps/{quote(spec.argument, safe='')}/config-vars",
-                                  what=f"app {spec.argument!r}")
+    response = await api.call("GET", f"/apps/{quote(spec.argument, safe='')}/config-vars",
+                              what=f"app {spec.argument!r}")
     body = _json(response, spec.label)
     if not isinstance(body, dict):
         raise SourceError(f"{spec.label}: config-vars is not an object")
@@ -498,9 +498,8 @@ async def _railway(spec: SourceSpec, opts: SourceOptions) -> Deployed:
         raise ConfigError(f"env.deployed: {spec.label}: use railway:PROJECT_ID:ENVIRONMENT_ID[:SERVICE_ID]")
     variables = {"projectId": parts[0], "environmentId": parts[1], "serviceId": parts[2] if len(parts) == 3 else None}
     api = _Api.connect("railway", spec, opts)
-    async with api.client() as client:
-        response = await api.call(client, "POST", "/graphql/v2", json_body={"query": _RAILWAY_QUERY, "variables": variables},
-                                  what=f"project {parts[0]!r}")
+    response = await api.call("POST", "/graphql/v2", json_body={"query": _RAILWAY_QUERY, "variables": variables},
+                              what=f"project {parts[0]!r}")
     body = _json(response, spec.label)
     errors = body.get("errors") if isinstance(body, dict) else None
     if errors:
@@ -518,9 +517,8 @@ async def _fly(spec: SourceSpec, opts: SourceOptions) -> Deployed:
     # GET /v1/apps/{app_name}/secrets answers {"secrets": [{"name", "digest", "created_at", ...}]}; values are
     # write-only (https://fly.io/docs/apps/secrets/, https://fly.io/docs/machines/api/).
     api = _Api.connect("fly", spec, opts)
-    async with api.client() as client:
-        response = await api.call(client, "GET", f"/v1/apps/{quote(spec.argument, safe='')}/secrets",
-                                  what=f"app {spec.argument!r}")
+    response = await api.call("GET", f"/v1/apps/{quote(spec.argument, safe='')}/secrets",
+                              what=f"app {spec.argument!r}")
     body = _json(response, spec.label)
     rows = body.get("secrets") if isinstance(body, dict) else body
     found: dict[str, DeployedVar] = {}
@@ -534,7 +532,9 @@ async def _fly(spec: SourceSpec, opts: SourceOptions) -> Deployed:
 
 
 async def _github(spec: SourceSpec, opts: SourceOptions) -> Deployed:
-    # Repository and environment secrets (names only) and variables (names and values):
+    # Organisation, repository and environment secrets (names only) and variables (names and values):
+    # https://docs.github.com/en/rest/actions/secrets#list-repository-organization-secrets,
+    # https://docs.github.com/en/rest/actions/variables#list-repository-organization-variables,
     # https://docs.github.com/en/rest/actions/secrets#list-repository-secrets,
     # https://docs.github.com/en/rest/actions/variables#list-repository-variables, and the
     # /environments/{environment_name}/ forms; paged with Link headers
@@ -545,25 +545,26 @@ async def _github(spec: SourceSpec, opts: SourceOptions) -> Deployed:
     owner, name = (quote(p, safe="") for p in repo.split("/"))
     api = _Api.connect("github", spec, opts, headers={"Accept": "application/vnd.github+json",
                                                       "X-GitHub-Api-Version": "2022-11-28"})
-    bases = [f"/repos/{owner}/{name}/actions"]
+    lists = [(f"/repos/{owner}/{name}/actions/organization-{c}", c) for c in ("secrets", "variables")]
+    lists += [(f"/repos/{owner}/{name}/actions/{c}", c) for c in ("secrets", "variables")]
     if environment:
-        bases.append(f"/repos/{owner}/{name}/environments/{quote(environment, safe='')}")
+        lists += [(f"/repos/{owner}/{name}/environments/{quote(environment, safe='')}/{c}", c) for c in ("secrets", "variables")]
     found: dict[str, DeployedVar] = {}
-    async with api.client() as client:
-        for base in bases:  # environment entries override repository entries, as in a workflow run
-            for collection in ("secrets", "variables"):
-                await _github_list(api, client, f"{base}/{collection}", collection, found)
+    # Organisation entries the repository can see, then the repository's, then the environment's: a later level
+    # overrides an earlier one, as in a workflow run.
+    for url, collection in lists:
+        await _github_list(api, url, collection, found)
     return Deployed(label=spec.label, vars=found)
 
 
-async def _github_list(api: _Api, client: httpx.AsyncClient, url: str, collection: str,
+async def _github_list(api: _Api, url: str, collection: str,
                        found: dict[str, DeployedVar]) -> None:
     params: Mapping[str, str] | None = {"per_page": "30" if collection == "variables" else "100"}
     next_url: str | None = url
     for _ in range(MAX_PAGES):
         if next_url is None:
             return
-        response = await api.call(client, "GET", next_url, params=params, what=f"{api.spec.argument} ({collection})")
+        response = await api.call("GET", next_url, params=params, what=f"{api.spec.argument} ({collection})")
         body = _json(response, api.spec.label)
         for row in body.get(collection, []) if isinstance(body, dict) else []:
             if not isinstance(row, dict) or not isinstance(row.get("name"), str):

@@ -21,7 +21,12 @@ from probe.context import CheckContext
 from probe.http import HttpError, Response
 from probe.model import Result, Severity
 from probe.redact import mask
-from probe.registry import check
+from probe.registry import Family, check
+
+FAMILY = Family(
+    group="configuration",
+    unlock="scan the deployed site (the page, its scripts and source maps are what is checked)",
+)
 
 OWASP_SECRETS = "https://cheatsheetseries.owasp.org/cheatsheets/Secrets_Management_Cheat_Sheet.html"
 EXPOSED_READ_BYTES = 65_536
@@ -79,7 +84,7 @@ async def in_bundle(ctx: CheckContext) -> list[Result]:
     unread = collected.unread_error(ctx)
     if unread:
         return [unread]
-    detail = f"No server credentials in the page, {collected.scripts} script(s) and {len(collected.maps)} source map(s)."
+    detail = f"No server credentials in {collected.coverage}."
     if published:
         detail += " Publishable-by-design keys seen (info): " + "; ".join(published[:5]) + "."
     return [ctx.passed(ctx.location, detail)]

@@ -51,6 +51,13 @@ class Bundle:
     scripts: int
     unchecked: tuple[str, ...] = ()  # map URLs that could not be requested, with the reason
     unread: tuple[str, ...] = ()  # scripts the page loads that could not be read, with the reason
+    not_read: int = 0  # scripts named beyond the surface's cap, never fetched
+
+    @property
+    def coverage(self) -> str:
+        """What was read, for a pass message that must not claim more than that."""
+        beyond = f"; {self.not_read} more script(s) beyond the cap were not read" if self.not_read else ""
+        return f"the page, {self.scripts} script(s) and {len(self.maps)} source map(s){beyond}"
 
     def unread_error(self, ctx: CheckContext) -> Result | None:
         """An error when scripts the page loads could not be read: nothing found is then no pass."""
@@ -105,7 +112,8 @@ async def _collect(ctx: CheckContext) -> Bundle:
         maps.append(SourceMap(response.url, script.url, how, parsed[0], bool(parsed[1]), response))
         if parsed[1]:
             texts.append(Text(response.url, parsed[1], "source map"))
-    return Bundle(tuple(texts), tuple(maps), len(scripts), tuple(unchecked), await ctx.surface.unread_scripts())
+    return Bundle(tuple(texts), tuple(maps), len(scripts), tuple(unchecked), await ctx.surface.unread_scripts(),
+                  await ctx.surface.scripts_not_read())
 
 
 def _map_reference(script_url: str, response: Response) -> tuple[str | None, str]:

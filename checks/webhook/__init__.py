@@ -40,7 +40,12 @@ from probe.context import CheckContext, MemoKey
 from probe.guards import Skip
 from probe.http import HttpError, Response
 from probe.model import Confidence, Result, Severity
-from probe.registry import check
+from probe.registry import Family, check
+
+FAMILY = Family(
+    group="webhooks",
+    unlock='add [[webhooks]] with path, provider and secret = "${..._WEBHOOK_SECRET}", and run with --mode active',
+)
 
 CONTROL_REJECTED = "signed control event was rejected: check the secret/route"
 # Where AI-built and template apps put their receivers (Next.js route handlers, Express, Flask blueprints).
