@@ -7,6 +7,7 @@ BUILTIN = (
     "probe.checks.idor",
     "probe.checks.auth",
     "probe.checks.sessions",
+    "probe.checks.exposure",
     "probe.checks.debug",
     "probe.checks.input",
     "probe.checks.tls",

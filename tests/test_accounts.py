@@ -15,8 +15,9 @@ import pytest
 from fixtures.authz import Seed, create_app, make_seed
 from fixtures.serve import serve_asgi
 from probe import api, registry
-from probe.accounts import Accounts, AccountSettings, LoginFailed, LoginSettings, find_csrf_token
+from probe.accounts import Accounts, AccountSettings, LoginFailed, LoginSettings
 from probe.checks.idor.matrix import ResourceSettings
+from probe.forms import find_csrf_token
 from probe.http import HttpClient, Scope, ScopedHttp
 from probe.model import Status
 from probe.redact import Redactor

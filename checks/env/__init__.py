@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
+from probe.checks import wordlists
 from probe.checks.env import rules
 from probe.checks.env.manifest import KINDS, Kind, Manifest, ManifestError, VarSpec, guess_kind, load_manifest
 from probe.checks.env.sources import (
@@ -249,6 +250,7 @@ async def _state(ctx: CheckContext) -> EnvState:
 
 
 async def _load_state(ctx: CheckContext) -> EnvState:
+    await wordlists.loaded()  # the weak-secret judgement looks values up in the published lists
     settings = ctx.section(EnvSettings)
     explicit = settings.manifest is not None
     path = Path(settings.manifest).expanduser() if explicit else Path.cwd() / ".env.example"  # type: ignore[arg-type]
