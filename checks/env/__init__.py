@@ -39,6 +39,7 @@ from probe.checks.env.sources import (
     parse_spec,
 )
 from probe.checks.secrets.bundle import Text, bundle, excerpt
+from probe.checks.secrets.defaults import library_default
 from probe.checks.secrets.formats import KeyClass, classify, jwt_claims
 from probe.config import ConfigError, Section, rebase_path
 from probe.context import CheckContext, MemoKey
@@ -595,6 +596,9 @@ def _local_urls(text: str, own_netloc: str, *, configured: bool = False) -> Iter
         # `new URL(path, "http://localhost")` is a parsing idiom in libraries, not configuration: only a URL
         # with a port or a path points at a service.
         if port is None and parts.path in ("", "/") and not configured:
+            continue
+        # A client library's built-in default (GoTrue's localhost:9999, an emulator's address) is not the app's setting.
+        if library_default(text, match.start(), match.start() + len(url)) is not None:
             continue
         # Scheme, host and port only: the userinfo of a database URL is its password.
         shown = f"{parts.scheme}://{host}" + (f":{port}" if port else "")
