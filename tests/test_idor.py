@@ -210,13 +210,18 @@ JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_
 
 @given(JSON, st.text(max_size=30))
 def test_json_path_and_leaves_never_raise(document: object, path: str) -> None:
-    from probe.checks.idor.matrix import leaves
+    from probe.checks.idor.matrix import leaves, list_rows, owned_rows
     from probe.parsing import json_path
 
     assert isinstance(json_path(document, path), list)
     assert json_path({"data": {"items": [{"id": 1}, {"id": "a"}, {}]}}, "data.items[*].id") == [1, "a"]
     assert json_path([{"id": 3}], "[*].id") == [3] and json_path({"token": "t"}, "token") == ["t"]
     leaves(document)
+    rows = list_rows(document, path)
+    assert all(isinstance(rid, str) for rid, _ in rows)
+    assert owned_rows(rows, path or "owner", frozenset({"alice", "1"})) is not None
+    assert owned_rows(list_rows([{"id": 5, "user": {"id": 1}}, {"id": 6, "user": {"id": 2}}], "[*].id"), "user.id",
+                      frozenset({"1"})) == [("5", {"id": 5, "user": {"id": 1}})]
 
 
 def test_resources_sharing_a_request_are_tested_as_one_unit() -> None:
