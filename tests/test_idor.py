@@ -431,3 +431,14 @@ def test_no_jwt_verdict_on_a_route_that_answers_anyone() -> None:
         assert "GET /api/welcome answers without a token too (200): a public route" in skipped.detail
     welcome = expect(report, "auth.unauthenticated-access", "pass")[0]  # the guest greeting is not alice's data
     assert welcome.location.endswith("/api/welcome")
+
+
+def test_a_full_active_run_leaves_the_database_as_it_found_it(tmp_path: Path) -> None:
+    """Every family, active mode, on the twin whose create answers no id: not one row more, less or changed."""
+    team = make_team(tmp_path)
+    before = team.rows()
+    with serve_wsgi(create_team_app("vulnerable", team)) as url:
+        report = api.execute(api.plan(target=url, environ={}, overrides={"mode": "active", "rate": 500,
+                                                                           **team_config(team)}))
+    assert expect(report, "idor.cross-account-write", "fail")[0].evidence["cleanup"].startswith("deleted")
+    assert team.rows() == before
