@@ -5,6 +5,7 @@ records by changing an id in the URL? The reads are judged on the shared authori
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -220,7 +221,8 @@ async def _write_trial(ctx: CheckContext, resource: ResourceSettings, m: Matrix)
                                    f"{by_design(ctx, resource, m.set_aside)}{login_note(m)}")
     method, path = parse_request_line(resource.create or "")
     listed_before = await _listed_ids(ctx, resource)
-    made = await ctx.accounts.request(ctx.http, owner, method, path, json=resource.create_json, follow_redirects=False)
+    made = await ctx.accounts.request(ctx.http, owner, method, path, json=resource.create_json,
+                                      headers=resource.headers, follow_redirects=False)
     if not 200 <= made.status < 300:
         return ctx.error(location, f"{resource.label}: {owner}'s create {method} {path} answered {made.status}",
                          evidence=made.evidence(max_chars=200))
@@ -234,15 +236,16 @@ async def _write_trial(ctx: CheckContext, resource: ResourceSettings, m: Matrix)
     record_path = resource.at(record_id)
     trials: list[WriteTrial] = []
     try:
-        before = await request_as(ctx, owner, record_path)
+        before = await request_as(ctx, owner, record_path, headers=resource.headers)
         if not 200 <= before.status < 300:
             return ctx.error(location, f"{resource.label}: {owner} cannot read the record it just made "
                                        f"({record_path} → {before.status})")
         for write in resource.write_methods:
             body = None if write == "DELETE" else resource.write_json
             try:
-                sent = await ctx.accounts.request(ctx.http, actor, write, record_path, json=body, follow_redirects=False)
-                after = await request_as(ctx, owner, record_path)
+                sent = await ctx.accounts.request(ctx.http, actor, write, record_path, json=body, headers=resource.headers,
+                                                  follow_redirects=False)
+                after = await request_as(ctx, owner, record_path, headers=resource.headers)
             except (BudgetExhausted, DeadlineReached):
                 raise
             except HttpError as exc:
@@ -252,7 +255,7 @@ async def _write_trial(ctx: CheckContext, resource: ResourceSettings, m: Matrix)
             if trials[-1].changed:
                 break
     finally:
-        cleanup, gone = await _clean_up(ctx, owner, record_path)
+        cleanup, gone = await _clean_up(ctx, owner, record_path, resource.headers)
     written = next((t for t in trials if t.changed), None)
     evidence: dict[str, Any] = {"record": record_path, "created_by": owner, "written_by": actor, "id_from": source,
                                 "cleanup": cleanup,
@@ -282,10 +285,10 @@ def _changed(method: str, written: dict[str, Any], before: Response, after: Resp
     return bool(marks & fresh) or any(m in after.text and m not in before.text for m in marks)
 
 
-async def _clean_up(ctx: CheckContext, owner: str, record_path: str) -> tuple[str, bool]:
+async def _clean_up(ctx: CheckContext, owner: str, record_path: str, headers: Mapping[str, str]) -> tuple[str, bool]:
     """What became of the record made for the test, and whether it is gone."""
     try:
-        gone = await ctx.accounts.request(ctx.http, owner, "DELETE", record_path, follow_redirects=False)
+        gone = await ctx.accounts.request(ctx.http, owner, "DELETE", record_path, headers=headers, follow_redirects=False)
     except HttpError as exc:
         return f"DELETE {record_path} as {owner} failed ({exc}): remove it by hand", False
     if gone.status < 300 or gone.status in (404, 410):
@@ -298,7 +301,8 @@ async def _listed_ids(ctx: CheckContext, resource: ResourceSettings) -> set[str]
     if not resource.list_request:
         return None
     method, path = parse_request_line(resource.list_request)
-    answer = await ctx.accounts.request(ctx.http, resource.owner, method, path, follow_redirects=False)
+    answer = await ctx.accounts.request(ctx.http, resource.owner, method, path, headers=resource.headers,
+                                        follow_redirects=False)
     if not 200 <= answer.status < 300 or answer.json() is None:
         return None
     return {rid for rid, _ in list_rows(answer.json(), resource.ids_at)}

@@ -79,6 +79,7 @@ class ResourceSettings(Section):
     write: bool = Field(default=False, description="opt in to idor.cross-account-write on records made by `create`")
     write_methods: tuple[str, ...] = ("PATCH", "DELETE")
     write_json: dict[str, Any] = Field(default_factory=lambda: {"title": "probe cross-account write"})
+    headers: dict[str, str] = Field(default_factory=dict, description="sent with every request for these records")
 
     @field_validator("path")
     @classmethod
@@ -393,12 +394,13 @@ class Matrix:
         return {**self.login_errors, **self.set_aside}
 
 
-async def request_as(ctx: CheckContext, actor: str | None, path: str, method: str = "GET") -> Response:
+async def request_as(ctx: CheckContext, actor: str | None, path: str, method: str = "GET",
+                     headers: Mapping[str, str] | None = None) -> Response:
     # The matrix is idor's pass even when an auth check happens to start it: count it there.
     http = ctx.http.for_family("idor")
     if actor is None:
-        return await http.request(method, path, follow_redirects=False)
-    return await ctx.accounts.request(http, actor, method, path, follow_redirects=False)
+        return await http.request(method, path, headers=headers, follow_redirects=False)
+    return await ctx.accounts.request(http, actor, method, path, headers=headers, follow_redirects=False)
 
 
 def units(resources: Sequence[ResourceSettings]) -> list[list[ResourceSettings]]:
@@ -460,7 +462,7 @@ async def _prepare(ctx: CheckContext, resource: ResourceSettings, who: Accountab
     async def listed(actor: str, method: str, path: str) -> Response:
         key = f"{actor} {method} {path}"
         if key not in lists:
-            lists[key] = await request_as(ctx, actor, path, method)
+            lists[key] = await request_as(ctx, actor, path, method, resource.headers)
         return lists[key]
 
     ids = [str(i) for i in resource.ids]
@@ -475,7 +477,7 @@ async def _prepare(ctx: CheckContext, resource: ResourceSettings, who: Accountab
         return prepared
     refused: list[str] = []
     for record_id in (prepared.owner_ids[:MAX_IDS] if resource.templated else [None]):
-        view = await request_as(ctx, owner, resource.at(record_id))
+        view = await request_as(ctx, owner, resource.at(record_id), headers=resource.headers)
         if 200 <= view.status < 300:
             prepared.records.append(Record(resource, record_id, view))
         else:
@@ -485,7 +487,8 @@ async def _prepare(ctx: CheckContext, resource: ResourceSettings, who: Accountab
         return prepared
     walker = next(iter(readers(ctx, resource, who.unavailable)), None)
     if resource.templated and walker is not None:
-        prepared.generic = await request_as(ctx, walker, resource.at(missing_id(prepared.owner_ids)))
+        prepared.generic = await request_as(ctx, walker, resource.at(missing_id(prepared.owner_ids)),
+                                            headers=resource.headers)
     return prepared
 
 
@@ -738,7 +741,7 @@ class Prober:
         if problem is None:
             async with self._gate:
                 try:
-                    response = await request_as(self.ctx, actor, path)
+                    response = await request_as(self.ctx, actor, path, headers=judges[0][0].resource.headers)
                 except (BudgetExhausted, DeadlineReached) as exc:
                     problem = self.stopped(exc)
                 except HttpError as exc:
