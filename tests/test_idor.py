@@ -210,13 +210,18 @@ JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_
 
 @given(JSON, st.text(max_size=30))
 def test_json_path_and_leaves_never_raise(document: object, path: str) -> None:
-    from probe.checks.idor.matrix import leaves
+    from probe.checks.idor.matrix import leaves, list_rows, owned_rows
     from probe.parsing import json_path
 
     assert isinstance(json_path(document, path), list)
     assert json_path({"data": {"items": [{"id": 1}, {"id": "a"}, {}]}}, "data.items[*].id") == [1, "a"]
     assert json_path([{"id": 3}], "[*].id") == [3] and json_path({"token": "t"}, "token") == ["t"]
     leaves(document)
+    rows = list_rows(document, path)
+    assert all(isinstance(rid, str) for rid, _ in rows)
+    assert owned_rows(rows, path or "owner", frozenset({"alice", "1"})) is not None
+    assert owned_rows(list_rows([{"id": 5, "user": {"id": 1}}, {"id": 6, "user": {"id": 2}}], "[*].id"), "user.id",
+                      frozenset({"1"})) == [("5", {"id": 5, "user": {"id": 1}})]
 
 
 def test_resources_sharing_a_request_are_tested_as_one_unit() -> None:
@@ -426,3 +431,14 @@ def test_no_jwt_verdict_on_a_route_that_answers_anyone() -> None:
         assert "GET /api/welcome answers without a token too (200): a public route" in skipped.detail
     welcome = expect(report, "auth.unauthenticated-access", "pass")[0]  # the guest greeting is not alice's data
     assert welcome.location.endswith("/api/welcome")
+
+
+def test_a_full_active_run_leaves_the_database_as_it_found_it(tmp_path: Path) -> None:
+    """Every family, active mode, on the twin whose create answers no id: not one row more, less or changed."""
+    team = make_team(tmp_path)
+    before = team.rows()
+    with serve_wsgi(create_team_app("vulnerable", team)) as url:
+        report = api.execute(api.plan(target=url, environ={}, overrides={"mode": "active", "rate": 500,
+                                                                           **team_config(team)}))
+    assert expect(report, "idor.cross-account-write", "fail")[0].evidence["cleanup"].startswith("deleted")
+    assert team.rows() == before

@@ -4,12 +4,16 @@
 One shared pass (the *matrix*, memoised as `idor:matrix`) feeds `idor.cross-account-read`,
 `idor.enumerable`, `auth.unauthenticated-access` and `auth.missing-role-check`:
 
-1. every account logs in (once per run, see `probe.accounts`);
+1. every account logs in (once per run, see `probe.accounts`); its control request must succeed with
+   its credentials and be refused without: an account whose control answers anyone is set aside;
 2. each `[[resources]]` entry yields its owner's ids (configured, or from the owner's own `list`
-   request) and the owner's own view of each record: the baseline a leak is compared against;
-3. the other accounts, no account at all, and (for `role = "admin"` resources) accounts without the
-   role request the same records; the first other account also walks neighbouring integer ids, once
-   per id space (resources whose ids come from the same list share one walk);
+   request: the rows its `owner_field` names as the owner's, else the rows no reader lists too) and the
+   owner's own view of each record: the baseline a leak is compared against;
+3. the *readers* request the same records: the other accounts, except those the records are
+   `shared_with` and the privileged ones (any role but the default), or, for `role = "admin"`
+   resources, the accounts without the role; no account at all does too. The first reader also walks
+   neighbouring integer ids, once per id space (resources whose ids come from the same list share one
+   walk);
 4. bodies are compared, not status codes: a response *carries the owner's record* when it is the
    owner's own view, or shares at least two of the owner's values that the other account's own data
    and a request for a missing id do not have. An empty list, a generic page, a login redirect or
