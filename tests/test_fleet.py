@@ -31,7 +31,7 @@ from tests.hostile.servers import Request, Server, raw_server
 
 DEMO_CONFIG = ROOT / "fixtures" / "demo" / "probe.toml"
 # The hanging target may take this long; its own max_duration, not the others', bounds it.
-HANG_BUDGET_S = 4
+HANG_BUDGET_S = 5
 
 
 def probe(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
@@ -181,18 +181,22 @@ def test_fleet_scans_each_target_alone_and_reports_every_format(
     assert by_name["demo"]["tags"] == ["demo", "vulnerable"] and by_name["demo"]["report"]["summary"]["fail"] > 0
     assert "idor" in by_name["demo"]["report"]["requests_by_family"], "the demo's own config (accounts) was used"
     assert by_name["hangs"]["error"].startswith(f"cannot scan {hanging.url}")
-    assert HANG_BUDGET_S - 1 <= by_name["hangs"]["report"]["duration_s"] <= HANG_BUDGET_S + 3
+    assert HANG_BUDGET_S - 1 <= by_name["hangs"]["report"]["duration_s"] <= HANG_BUDGET_S + fleet.OVERRUN_GRACE_S
     assert "not inside the configured scope" in by_name["out-of-scope"]["error"]
     assert by_name["out-of-scope"]["report"]["requests_sent"] == 0
     assert "max_request: unknown key" in by_name["broken-config"]["error"]
-    assert "refused" in by_name["refuses"]["error"].lower() or "connect" in by_name["refuses"]["error"].lower()
-    # The hanging target held one slot for its own budget; the others did not wait for it.
-    assert by_name["plain"]["report"]["duration_s"] < HANG_BUDGET_S
-    assert wall < 60
+    assert by_name["refuses"]["error"].endswith("connection refused")
+    # The hanging target held one slot for its own budget and no more; the others ran to their end beside it (no
+    # budget of theirs was spent waiting for it: none was cut short).
+    others = [t["report"] for n, t in by_name.items() if n != "hangs"]
+    assert not any(r["interrupted"] for r in others)
+    assert not any("max_duration" in r["detail"] for report in others for r in report["results"])
+    assert wall < 120
 
     # CI logs (no terminal): one line per finished target as it finishes, the hanging one last.
     lines = [line for line in done.stderr.splitlines() if line.startswith("probe: [")]
-    assert len(lines) == 6 and lines[-1].startswith("probe: [6/6] hangs: exit 3 not scanned")
+    assert len(lines) == 6 and [line.split("] ", 1)[0] for line in lines] == [f"probe: [{i}/6" for i in range(1, 7)]
+    assert any(" hangs: exit 3 not scanned · " in line for line in lines)
     assert any(line.startswith("probe: [") and " demo: exit 1 findings · " in line for line in lines)
     # Then the summary table on stdout, the verdict last.
     assert done.stdout.strip().splitlines()[-1] == (
@@ -286,3 +290,120 @@ def test_merge_of_shards_equals_the_unsharded_run(tmp_path: Path, plain_apps: li
 def test_fleet_schema_embeds_the_report_schema_as_shipped() -> None:
     assert fleet_schema()["$defs"]["report"] == report_schema()
     assert probe("schema", "--fleet").stdout == fleet_report.schema_text()
+
+
+# --- the examples: GitHub Actions and Kubernetes ---------------------------------------------------------------
+
+EXAMPLES = ROOT / "examples"
+FAKE_GH = '''import json, os, sys
+path = os.environ["FAKE_GH_STATE"]
+state = json.load(open(path))
+args = sys.argv[1:]
+state["calls"].append(args[:2])
+issues = state["issues"]
+if args[:2] == ["issue", "list"]:
+    print(json.dumps([{"number": int(n), "title": i["title"]} for n, i in issues.items() if i["open"]]))
+elif args[:2] == ["issue", "create"]:
+    number = str(len(issues) + 1)
+    issues[number] = {"title": args[args.index("--title") + 1], "open": True, "body": sys.stdin.read()}
+elif args[:2] == ["issue", "edit"]:
+    issues[args[2]]["body"] = sys.stdin.read()
+elif args[:2] == ["issue", "close"]:
+    issues[args[2]]["open"] = False
+json.dump(state, open(path, "w"))
+'''
+
+
+def _issue_step() -> str:
+    import yaml
+
+    smoke = yaml.safe_load((EXAMPLES / "workflows" / "smoke.yml").read_text())
+    steps = smoke["jobs"]["smoke"]["steps"]
+    step = next(s for s in steps if s.get("name") == "Open, update or close one issue per target")
+    assert step["shell"] == "python"
+    assert next(s for s in steps if s.get("id") == "probe")["with"]["args"] == "--targets ${{ env.TARGETS }}"
+    return str(step["run"])
+
+
+def _sync_issues(tmp_path: Path, script: str, fleet_doc: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+    (tmp_path / "bin").mkdir(exist_ok=True)
+    gh = tmp_path / "bin" / "gh"
+    gh.write_text(f"#!{sys.executable}\n{FAKE_GH}")
+    gh.chmod(0o755)
+    (tmp_path / "state.json").write_text(json.dumps(state))
+    (tmp_path / "fleet.json").write_text(json.dumps(fleet_doc))
+    env = {**os.environ, "PATH": f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}",
+           "FAKE_GH_STATE": str(tmp_path / "state.json"),
+           "REPORT": str(tmp_path / "fleet.json"), "RUN_URL": "https://github.com/o/r/actions/runs/1", "EXIT_CODE": "1"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    loaded: dict[str, Any] = json.loads((tmp_path / "state.json").read_text())
+    return loaded
+
+
+def test_smoke_workflow_keeps_one_issue_per_failing_target(tmp_path: Path, plain_apps: list[str]) -> None:
+    """The scheduled example's issue step, run on a real fleet report with `gh` stood in for: an issue opens for
+    each failing target, the passing target's issue closes, a target gone from the fleet has its issue closed."""
+    refused = f"http://127.0.0.1:{closed_port()}"
+    targets = tmp_path / "targets.toml"
+    targets.write_text(f'[[targets]]\nname = "up"\nurl = "{plain_apps[0]}"\n[[targets]]\nname = "down"\nurl = "{refused}"\n')
+    done = probe("scan", "--targets", str(targets), "--rate", "200", "--only", "headers", "-f", f"json={tmp_path}/run.json")
+    assert done.returncode == 3, done.stderr
+    doc = json.loads((tmp_path / "run.json").read_text())
+    prefix = "probe smoke check failing: "
+    state = {"calls": [], "issues": {"1": {"title": prefix + "up", "open": True, "body": ""},
+                                     "2": {"title": prefix + "retired", "open": True, "body": ""},
+                                     "3": {"title": "unrelated", "open": True, "body": ""}}}
+    script = _issue_step()
+    after = _sync_issues(tmp_path, script, doc, state)
+    issues = after["issues"]
+    assert {n: (i["title"], i["open"]) for n, i in issues.items()} == {
+        "1": (prefix + "up", False), "2": (prefix + "retired", False), "3": ("unrelated", True), "4": (prefix + "down", True)}
+    assert "exit 3, not scanned" in issues["4"]["body"] and "connection refused" in issues["4"]["body"]
+
+    # Next hour: still down, so its issue is refreshed (edited, not duplicated).
+    again = _sync_issues(tmp_path, script, doc, {"calls": [], "issues": issues})
+    assert len(again["issues"]) == 4 and ["issue", "edit"] in again["calls"] and ["issue", "create"] not in again["calls"]
+
+
+def test_kubernetes_example_validates_and_maps_the_completion_index_to_the_shard(tmp_path: Path) -> None:
+    import kubernetes_validate
+    import yaml
+
+    docs = list(yaml.safe_load_all((EXAMPLES / "kubernetes" / "probe-fleet.yaml").read_text()))
+    for doc in docs:
+        kubernetes_validate.validate(doc, kubernetes_validate.latest_version(), strict=True)
+    by_name = {(d["kind"], d["metadata"]["name"]): d for d in docs}
+    job = by_name["CronJob", "probe-fleet"]["spec"]["jobTemplate"]["spec"]
+    pod = job["template"]["spec"]
+    container = pod["containers"][0]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert job["completionMode"] == "Indexed" and job["completions"] == job["parallelism"] == int(env["SHARDS"])
+    script = container["args"][0]
+    assert '--shard "$JOB_COMPLETION_INDEX/$SHARDS"' in script and "--targets /etc/probe/targets.toml" in script
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert mounts["targets"] == "/etc/probe" and 'json=$out/shard-$JOB_COMPLETION_INDEX.json' in script
+    assert mounts["reports"] == "/reports" and 'out="/reports/$JOB_NAME"' in script
+    assert by_name["PersistentVolumeClaim", "probe-reports"]["spec"]["accessModes"] == ["ReadWriteMany"]
+    merge = by_name["CronJob", "probe-fleet-merge"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    assert 'probe merge "$night"shard-*.json' in merge["args"][0]
+    # The ConfigMap's targets file is one probe reads, and its four targets fill the four shards between them.
+    (tmp_path / "targets.toml").write_text(by_name["ConfigMap", "probe-fleet"]["data"]["targets.toml"])
+    names = [t.name for t in fleet.load_targets(tmp_path / "targets.toml")]
+    assert len(names) == 4
+    assert sorted(n for i in range(4) for n in names if fleet.Shard(i, 4).holds(n)) == sorted(names)
+
+
+def test_github_example_shards_match_the_matrix_and_its_targets_file_loads() -> None:
+    import yaml
+
+    workflow = yaml.safe_load((EXAMPLES / "workflows" / "fleet.yml").read_text())
+    scan, merge = workflow["jobs"]["scan"], workflow["jobs"]["merge"]
+    shards = scan["strategy"]["matrix"]["shard"]
+    step = next(s for s in scan["steps"] if s.get("uses", "").startswith("deploy-probe/probe@"))
+    assert step["with"]["args"] == f"--targets examples/fleet/targets.toml --shard ${{{{ matrix.shard }}}}/{len(shards)}"
+    assert shards == list(range(len(shards))) and scan["strategy"]["fail-fast"] is False
+    assert merge["needs"] == "scan" and merge["permissions"] == {"contents": "read", "security-events": "write"}
+    run = next(s["run"] for s in merge["steps"] if s.get("id") == "merge")
+    assert "probe\" merge shards/probe-shard-*/probe-report.json" in run
+    assert len(fleet.load_targets(EXAMPLES / "fleet" / "targets.toml")) == 4
