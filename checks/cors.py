@@ -314,7 +314,8 @@ async def _sweep(ctx: CheckContext) -> Sweep:
         elif trusted and not any(p.echoed for p in done if p.variant == "trusted"):
             skipped.append(f"{shown} does not allow the trusted origin either: no allowlist to probe there")
         elif not variants:
-            skipped.append(f"no host name to build look-alike origins from ({base}); set [cors] trusted_origins")
+            skipped.append(f"no look-alike origins could be built from the trusted origin {base}" if trusted
+                           else f"no host name to build look-alike origins from ({base}); set [cors] trusted_origins")
         elif policy in probed_policies:
             skipped.append(f"{shown} answers the controls like {probed_policies[policy]}: the same policy")
         else:
@@ -524,6 +525,9 @@ async def insecure_scheme(ctx: CheckContext) -> list[Result]:
     if not probes:
         base = sweep.lookalike_base or ""
         if sweep.probes and base and urlsplit(base).scheme != "https":
+            if ctx.section(CorsSettings).trusted_origins:
+                return [ctx.skip(ctx.location, f"the trusted origin {base} is itself plain HTTP: it has no http:// twin "
+                                 "to test")]
             return [ctx.skip(ctx.location, f"{base} is plain HTTP; set [cors] trusted_origins to the https:// origins")]
         return [_unprobed(ctx, sweep, "the http:// origin was not sent")]
     results = [

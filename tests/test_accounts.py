@@ -15,8 +15,9 @@ import pytest
 from fixtures.authz import Seed, create_app, make_seed
 from fixtures.serve import serve_asgi
 from probe import api, registry
-from probe.accounts import Accounts, AccountSettings, LoginFailed, LoginSettings, find_csrf_token
+from probe.accounts import Accounts, AccountSettings, LoginFailed, LoginSettings
 from probe.checks.idor.matrix import ResourceSettings
+from probe.forms import find_csrf_token
 from probe.http import HttpClient, Scope, ScopedHttp
 from probe.model import Status
 from probe.redact import Redactor
@@ -96,7 +97,7 @@ async def test_logs_in_again_once_on_401(authz: tuple[Seed, str], http: ScopedHt
         seed.revoked.pop(seed.bob.id, None)
 
 
-async def test_failed_login_names_account_step_status_and_masks_credentials(authz: tuple[Seed, str],
+async def test_failed_login_names_account_step_status_and_username_and_masks_the_password(authz: tuple[Seed, str],
                                                                            http: ScopedHttp) -> None:
     seed, _ = authz
     wrong = "wrong-" + seed.bob.password
@@ -106,7 +107,8 @@ async def test_failed_login_names_account_step_status_and_masks_credentials(auth
         await accounts.session("bob")
     message = str(caught.value)
     assert "account 'bob'" in message and "POST /api/token" in message and "401" in message
-    assert wrong not in message and seed.bob.email not in message
+    # The username says which login failed; only the password is a secret.
+    assert wrong not in message and repr(seed.bob.email) in message
     with pytest.raises(LoginFailed):  # remembered, not retried by every check
         await accounts.session("bob")
 

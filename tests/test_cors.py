@@ -210,3 +210,25 @@ def test_parse_cors_two_origins_grant_nothing() -> None:
               "access-control-allow-credentials": ["True"]}
     parsed = parse_cors(lambda name: values.get(name, []))
     assert parsed.allow_origin is None and parsed.invalid and not parsed.allow_credentials
+
+
+def test_skips_with_trusted_origins_set_never_ask_to_set_them() -> None:
+    """A trusted origin without a domain name (a dev front end on localhost) leaves no look-alikes to build and
+    no http:// twin: the skips say so, and do not tell the user to set what is already set."""
+    from flask import Flask
+    from flask_cors import CORS
+
+    app = Flask("local-front-end")
+    CORS(app, origins=["http://localhost:5173"], supports_credentials=True)
+
+    @app.get("/api/items")
+    def items() -> list[int]:
+        return [1]
+
+    with serve_wsgi(app) as url:
+        report = scan(url, only=["cors"], cors={"trusted_origins": ["http://localhost:5173"]}, routes=["/api/items"])
+    for check_id in ("cors.origin-bypass", "cors.insecure-scheme"):
+        [skipped] = expect(report, check_id, "skip")
+        assert "localhost:5173" in skipped.detail
+        assert "set [cors]" not in skipped.detail
+    expect(report, "cors.reflected-origin", "pass")

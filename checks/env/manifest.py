@@ -1,8 +1,12 @@
 """The env manifest: what the app needs. Read from `.env.example` (python-dotenv, plus annotations in the
 comments on or just above a line) and/or from `[env.vars]` in probe.toml, into typed `VarSpec` facts.
 
-Annotations are words in a comment: `optional`, `required`, `public` (meant for the browser), `secret`,
-`url`, `bool`, `email`. A variable is required unless annotated `optional`.
+Annotations are words in a comment on the variable's line or on the comment lines just above it: `optional`,
+`required`, `public` (meant for the browser), `secret`, `url`, `bool`, `email`.
+
+A variable is required (must be deployed) unless annotated `optional` or given `required = false` in
+`[env.vars]`. It may be deployed empty when it is optional, or when the manifest itself leaves it empty
+(`SENTRY_DSN=`, `SMTP_HOST=`: the app runs without it) and it is not annotated `required`.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ class VarSpec:
     min_length: int | None = None
     line: int | None = None
     declared_kind: bool = False  # the kind was stated (annotation or [env.vars]), not guessed from the name
+    may_be_empty: bool = False  # optional, or left empty in the manifest itself (see the module docstring)
 
 
 @dataclass(frozen=True)
@@ -115,9 +120,11 @@ def parse_dotenv_manifest(text: str) -> list[VarSpec]:
         sample = values.get(name)
         stated = [k for k in KINDS if k in tags]
         kind: Kind = stated[0] if stated else guess_kind(name, sample)
+        optional = "optional" in tags
         specs.append(VarSpec(
             name=name,
-            required="optional" not in tags,
+            required=not optional,
+            may_be_empty=optional or (sample == "" and "required" not in tags),
             kind=kind,
             public="public" in tags or browser_prefix(name) is not None,
             sample=sample,
@@ -129,7 +136,8 @@ def parse_dotenv_manifest(text: str) -> list[VarSpec]:
 
 def load_manifest(path: Path | None, table: Mapping[str, Any], *, explicit: bool) -> Manifest | None:
     """The manifest file (when it exists, or an error when it was named and does not), with `[env.vars]`
-    rules layered on top: a rule overrides the file's annotations for its variable, or adds one."""
+    rules layered on top: the keys a rule sets override the file's annotations for its variable, or add one.
+    `table` holds only the keys each rule sets (`model_dump(exclude_unset=True)`)."""
     specs: dict[str, VarSpec] = {}
     shown: str | None = None
     if path is not None and (explicit or path.is_file()):
@@ -144,9 +152,11 @@ def load_manifest(path: Path | None, table: Mapping[str, Any], *, explicit: bool
         base = specs.get(name)
         kind = rule.get("kind") or (base.kind if base else guess_kind(name, None))
         public = rule.get("public")
+        required = bool(rule["required"]) if "required" in rule else (base.required if base else True)
         specs[name] = VarSpec(
             name=name,
-            required=bool(rule.get("required", True)),
+            required=required,
+            may_be_empty=not required or ("required" not in rule and base is not None and base.may_be_empty),
             kind=kind,
             public=bool(public) if public is not None else (base.public if base else browser_prefix(name) is not None),
             sample=base.sample if base else None,
