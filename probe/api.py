@@ -92,6 +92,11 @@ def execute(plan: Plan, on_progress: Callable[[Progress], None] | None = None) -
     return asyncio.run(interruptible(run(plan.loaded.settings, plan.registry, plan.collector, plan.specs, on_progress)))
 
 
+def execute_coroutine(work: Coroutine[Any, Any, T]) -> T:
+    """`work` (a fleet of scans) run to the end like `execute`, Ctrl-C included."""
+    return asyncio.run(interruptible(work))
+
+
 async def interruptible(work: Coroutine[Any, Any, T]) -> T:
     """`work`, cancelled by the first SIGINT and abandoned by a second. The handler is the event loop's own, installed
     before any request is sent: interruption does not depend on asyncio.run's implicit handler, which turns a cancel
