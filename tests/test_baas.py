@@ -156,11 +156,15 @@ def cross(twin: Twin, kind: str = "publishable", mode: str = "passive", **extra:
                baas={"accounts": ["alice", "bob"], "tables": ["notes"], **extra})
 
 
-def test_cross_user_read(supabase: Project) -> None:
-    failed = expect(cross(supabase.twins["vulnerable"]), "baas.supabase-cross-user", "fail")
+@pytest.mark.parametrize("kind", ["publishable", "legacy"])
+def test_cross_user_read(supabase: Project, kind: str) -> None:
+    vulnerable = cross(supabase.twins["vulnerable"], kind)
+    failed = expect(vulnerable, "baas.supabase-cross-user", "fail")
     assert failed[0].evidence["owner"] == "alice" and failed[0].evidence["reader"] == "bob"
     assert failed[0].evidence["rows"] == 2
-    expect(cross(supabase.twins["hardened"], "legacy"), "baas.supabase-cross-user", "pass")
+    hardened = cross(supabase.twins["hardened"], kind)
+    passed = expect(hardened, "baas.supabase-cross-user", "pass")
+    assert "bob asking for it got none (200, count 0)" in passed[0].detail
 
 
 def test_cross_user_needs_accounts(supabase: Project) -> None:
@@ -171,15 +175,16 @@ def test_cross_user_needs_accounts(supabase: Project) -> None:
 
 @pytest.mark.parametrize("kind", ["publishable", "legacy"])
 def test_writes_and_the_database_is_left_as_it_was(supabase: Project, kind: str) -> None:
-    for name, verdict in (("vulnerable", "fail"), ("hardened", "pass")):
-        twin = supabase.twins[name]
-        before = postgres.snapshot(supabase.db, name)
-        report = cross(twin, kind, mode="active", marker={"title": "probe marker"})
-        found = expect(report, "baas.supabase-write", verdict)
-        assert found[0].evidence["cleanup"].startswith("deleted the"), found[0].evidence["cleanup"]
-        assert postgres.snapshot(supabase.db, name) == before
-        if verdict == "fail":
-            assert "anon inserted" in found[0].detail and "bob updated alice's marker row" in found[0].detail
+    before = {name: postgres.snapshot(supabase.db, name) for name in postgres.TWINS}
+    vulnerable = cross(supabase.twins["vulnerable"], kind, mode="active", marker={"title": "probe marker"})
+    failed = expect(vulnerable, "baas.supabase-write", "fail")
+    assert "anon inserted a row owned by alice" in failed[0].detail
+    assert "bob inserted a row owned by alice" in failed[0].detail and "bob updated alice's marker row" in failed[0].detail
+    hardened = cross(supabase.twins["hardened"], kind, mode="active", marker={"title": "probe marker"})
+    passed = expect(hardened, "baas.supabase-write", "pass")
+    for result in (*failed, *passed):
+        assert result.evidence["cleanup"].startswith("deleted the"), result.evidence["cleanup"]
+    assert {name: postgres.snapshot(supabase.db, name) for name in postgres.TWINS} == before
 
 
 def test_write_check_is_active_only(supabase: Project) -> None:
