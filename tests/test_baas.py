@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from fixtures.baas import postgres
+from fixtures.baas.firebase import PROJECT, FakeFirebase, FirebaseSite
 from fixtures.baas.rest import Keys, SupabaseApi
 from fixtures.baas.site import Site
 from fixtures.serve import serve_wsgi
@@ -190,3 +191,52 @@ def test_writes_and_the_database_is_left_as_it_was(supabase: Project, kind: str)
 def test_write_check_is_active_only(supabase: Project) -> None:
     report = cross(supabase.twins["vulnerable"], marker={"title": "probe marker"})
     assert [r.status for r in results_for(report, "baas.supabase-write")] == [Status.SKIP]
+
+
+# --- Firebase, against a FAKE answering with the documented response shapes (fixtures/baas/firebase.py) --------
+
+
+@pytest.fixture(scope="session")
+def firebase() -> Iterator[dict[str, tuple[str, str, FakeFirebase]]]:
+    with contextlib.ExitStack() as stack:
+        twins = {}
+        for name, open_rules in (("vulnerable", True), ("hardened", False)):
+            fake = FakeFirebase(open_rules=open_rules)
+            api = stack.enter_context(serve_wsgi(fake))
+            twins[name] = (stack.enter_context(serve_wsgi(FirebaseSite(api))), api, fake)
+        yield twins
+
+
+def firebase_scan(site: str, api: str) -> Report:
+    return scan(site, only=["baas"], scope=[_hostport(site), _hostport(api)],
+                baas={"collections": ["users"], "firestore_api": api, "storage_api": api})
+
+
+def test_firebase_open_rules_fail(firebase: dict[str, tuple[str, str, FakeFirebase]]) -> None:
+    site, api, fake = firebase["vulnerable"]
+    report = firebase_scan(site, api)
+    rtdb = expect(report, "baas.firebase-rtdb-read", "fail")
+    assert rtdb[0].location == f"{api}/rtdb/.json?shallow=true"
+    firestore = expect(report, "baas.firebase-firestore-read", "fail")
+    assert firestore[0].location.endswith(f"/projects/{PROJECT}/databases/(default)/documents/users")
+    storage = expect(report, "baas.firebase-storage-list", "fail")
+    assert "alice" not in str(storage[0].evidence), "listed object names are not kept"
+    assert fake.requests >= 3
+    assert all(r.status is Status.SKIP for r in results_for(report, "baas.supabase-anon-read"))
+
+
+def test_firebase_closed_rules_pass(firebase: dict[str, tuple[str, str, FakeFirebase]]) -> None:
+    site, api, _ = firebase["hardened"]
+    report = firebase_scan(site, api)
+    expect(report, "baas.firebase-rtdb-read", "pass")
+    expect(report, "baas.firebase-firestore-read", "pass")
+    expect(report, "baas.firebase-storage-list", "pass")
+
+
+def test_firebase_out_of_scope_is_never_contacted(firebase: dict[str, tuple[str, str, FakeFirebase]]) -> None:
+    site, api, fake = firebase["vulnerable"]
+    before = fake.requests
+    report = scan(site, only=["baas.firebase-rtdb-read"])
+    assert [r.status for r in report.results] == [Status.SKIP]
+    assert report.results[0].detail.endswith(f"add {_hostport(api)} to scope to test it")
+    assert fake.requests == before

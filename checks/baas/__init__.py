@@ -15,7 +15,8 @@ from typing import Any
 
 from pydantic import Field
 
-from probe.checks.baas.discovery import SupabaseConfig, discovered
+from probe.checks.baas.discovery import FirebaseConfig, SupabaseConfig, discovered
+from probe.checks.baas.firebase import firestore_list, rtdb_root, storage_list
 from probe.checks.baas.postgrest import (
     MAX_TABLES,
     Read,
@@ -30,7 +31,7 @@ from probe.checks.baas.postgrest import (
 from probe.config import Section
 from probe.context import CheckContext
 from probe.guards import Guard, Skip, Unavailable, needs
-from probe.http import HttpError
+from probe.http import HttpError, Response
 from probe.model import Result, Severity
 from probe.redact import mask
 from probe.registry import Family, check
@@ -43,6 +44,7 @@ FAMILY = Family(
 
 SUPABASE_RLS = "https://supabase.com/docs/guides/database/postgres/row-level-security"
 SUPABASE_KEYS = "https://supabase.com/docs/guides/api/api-keys"
+FIREBASE_RULES = "https://firebase.google.com/docs/rules/basics"
 OWASP_BOLA = "https://owasp.org/API-Security/editions/2023/en/0xa1-broken-object-level-authorization/"
 
 
@@ -55,6 +57,11 @@ class BaasSettings(Section):
     marker: dict[str, str] = Field(default_factory=dict, description="columns of the marker row an active run "
                                                                      "creates (and deletes): {title = 'probe'}")
     public_tables: tuple[str, ...] = Field(default=(), description="tables readable without signing in by design")
+    collections: tuple[str, ...] = Field(default=(), description="Firestore collections to list (besides those the "
+                                                                 "scripts name)")
+    firestore_api: str = Field(default="https://firestore.googleapis.com", description="Firestore's REST API (an "
+                                                                                       "emulator's URL in tests)")
+    storage_api: str = Field(default="https://firebasestorage.googleapis.com", description="Firebase Storage's API")
 
 
 CONFIG_SECTIONS = {"baas": BaasSettings}
@@ -280,3 +287,94 @@ async def _clean_up(ctx: CheckContext, sb: SupabaseConfig, table: str, key: str,
         return f"deleted the {len(ids)} row(s) this run made as {owner}"
     return (f"left {len(ids) - deleted} row(s) in {rest(sb, table)} with {key} in ({', '.join(ids)}) "
             f"(DELETE as {owner} answered {response.status}, {deleted} deleted): remove them by hand")
+
+
+# --- Firebase, passive: what the web config reads without signing in ------------------------------------------
+
+
+async def firebase(ctx: CheckContext) -> FirebaseConfig:
+    found = await discovered(ctx)
+    if found.firebase is None:
+        raise Skip(f"no Firebase web config (apiKey and projectId) in {found.read}")
+    return found.firebase
+
+
+def _judge_open(ctx: CheckContext, location: str, what: str, response: Response, readable: bool,
+                fb: FirebaseConfig) -> Result:
+    if readable:
+        return ctx.fail(location, f"{what} answers {response.status} without signing in, to anyone with the web config "
+                                  f"from {fb.found_in}.", kind="open",
+                        evidence=response.evidence(excerpt=f"{len(response.body)} bytes (not kept)"))
+    if response.status in (401, 403):
+        return ctx.passed(location, f"{what} refuses a reader who is not signed in ({response.status}).")
+    return ctx.error(location, f"{what} answered {response.status}: not judged", evidence=response.evidence())
+
+
+@check(
+    id="baas.firebase-rtdb-read",
+    title="The Firebase Realtime Database is not readable without signing in",
+    severity=Severity.CRITICAL,
+    cwe=862,
+    summary="Asks the Realtime Database named by the page's Firebase config for its top-level keys "
+    "(`/.json?shallow=true`) without credentials.",
+    risk="Rules `\".read\": true` (or test-mode rules left in place) let anyone dump the whole database with one "
+    "request to a URL that is in the page source.",
+    fix="Replace open rules with rules that check `auth.uid` per path, e.g. "
+    "`{\"rules\": {\"users\": {\"$uid\": {\".read\": \"auth != null && auth.uid === $uid\"}}}}`. See docs/baas.md.",
+    references=(FIREBASE_RULES, "https://firebase.google.com/docs/database/security"),
+)
+async def firebase_rtdb_read(ctx: CheckContext) -> list[Result]:
+    fb = await firebase(ctx)
+    response = await rtdb_root(ctx, fb)
+    body = response.json()
+    readable = response.status == 200 and body is not None and not (isinstance(body, dict) and "error" in body)
+    return [_judge_open(ctx, response.url, "The Realtime Database root", response, readable, fb)]
+
+
+@check(
+    id="baas.firebase-firestore-read",
+    title="Firestore collections cannot be listed without signing in",
+    severity=Severity.CRITICAL,
+    cwe=862,
+    summary="Lists one document of each Firestore collection the scripts or the config name, without credentials.",
+    risk="`allow read: if true;` (or test-mode rules past their date check) makes every document of the collection "
+    "public to whoever copies the project id from the page.",
+    fix="Write rules that check the signed-in user: `match /users/{uid} { allow read, write: if request.auth != null "
+    "&& request.auth.uid == uid; }`. See docs/baas.md.",
+    references=(FIREBASE_RULES, "https://firebase.google.com/docs/firestore/security/get-started"),
+)
+async def firebase_firestore_read(ctx: CheckContext) -> list[Result]:
+    fb = await firebase(ctx)
+    settings = ctx.section(BaasSettings)
+    collections = list(dict.fromkeys([*(await discovered(ctx)).collections, *settings.collections]))[:MAX_TABLES]
+    if not collections:
+        raise Skip("no Firestore collection named by the scripts (collection(db, \"…\")): list them in [baas] "
+                   "collections")
+    results = []
+    for collection in collections:
+        response = await firestore_list(ctx, fb, settings.firestore_api, collection)
+        body = response.json()
+        documents = body.get("documents") if isinstance(body, dict) else None
+        results.append(_judge_open(ctx, response.url.split("?")[0], f"Firestore collection {collection}", response,
+                                   response.status == 200 and bool(documents), fb))
+    return results
+
+
+@check(
+    id="baas.firebase-storage-list",
+    title="Firebase Storage objects cannot be listed without signing in",
+    severity=Severity.HIGH,
+    cwe=862,
+    summary="Lists the storage bucket named by the page's Firebase config (one object) without credentials.",
+    risk="Open Storage rules expose every uploaded file (invoices, ID scans, avatars) by name to anyone.",
+    fix="Storage rules per user: `match /users/{uid}/{file=**} { allow read, write: if request.auth != null && "
+    "request.auth.uid == uid; }`. See docs/baas.md.",
+    references=(FIREBASE_RULES, "https://firebase.google.com/docs/storage/security"),
+)
+async def firebase_storage_list(ctx: CheckContext) -> list[Result]:
+    fb = await firebase(ctx)
+    response = await storage_list(ctx, fb, ctx.section(BaasSettings).storage_api)
+    body = response.json()
+    listed = isinstance(body, dict) and bool(body.get("items") or body.get("prefixes"))
+    return [_judge_open(ctx, response.url.split("?")[0], f"The storage bucket {fb.storage_bucket}", response,
+                        response.status == 200 and listed, fb)]

@@ -27,6 +27,9 @@ _HOSTED = re.compile(r"^https://[a-z0-9]{8,40}\.supabase\.(?:co|in)$")
 NEAR = 400
 # `.from("notes")` calls of supabase-js name the tables the app reads, whether or not the REST root lists them.
 _FROM = re.compile(r"""\.from\(\s*["'`]([A-Za-z_][A-Za-z0-9_]{0,62})["'`]\s*\)""")
+# Firestore's `collection(db, "users")` as unminified builds keep it (minifiers rename the function: then configure
+# [baas] collections).
+_COLLECTION = re.compile(r"""\bcollection\(\s*[A-Za-z_$][\w$]*\s*,\s*["'`]([A-Za-z0-9_\-]{1,100})["'`]""")
 # The Firebase web config object: https://firebase.google.com/docs/web/learn-more#config-object
 _FIREBASE_FIELD = re.compile(
     r"""["']?\b(apiKey|authDomain|databaseURL|projectId|storageBucket)["']?\s*:\s*["'`]([^"'`\s]{1,200})["'`]""")
@@ -61,6 +64,7 @@ class Discovered:
     server_keys: tuple[str, ...]  # names of server keys seen (reported by secrets.in-bundle, not here)
     firebase: FirebaseConfig | None
     tables: tuple[str, ...]  # tables named by `.from("…")` in the scripts
+    collections: tuple[str, ...]  # Firestore collections named by `collection(db, "…")`
     read: str  # what was read, for skip messages
 
 
@@ -80,8 +84,10 @@ async def _discover(ctx: CheckContext) -> Discovered:
     server_keys: list[str] = []
     firebase: FirebaseConfig | None = None
     tables: list[str] = []
+    collections: list[str] = []
     for where, text in texts:
         tables += _FROM.findall(text)
+        collections += _COLLECTION.findall(text)
         firebase = firebase or _firebase(text, where)
         for found in find_in_text(text, use_detect_secrets=False):
             if "Supabase" not in found.name:
@@ -93,7 +99,8 @@ async def _discover(ctx: CheckContext) -> Discovered:
             if url is not None and supabase is None:
                 supabase = SupabaseConfig(url, found.value, found.name, found.value.startswith("eyJ"), where)
     read = f"the page and its {len(scripts)} script(s)"
-    return Discovered(supabase, tuple(dict.fromkeys(server_keys)), firebase, tuple(dict.fromkeys(tables)), read)
+    return Discovered(supabase, tuple(dict.fromkeys(server_keys)), firebase, tuple(dict.fromkeys(tables)),
+                      tuple(dict.fromkeys(collections)), read)
 
 
 def _project_url(text: str, key: str) -> str | None:
