@@ -71,6 +71,7 @@ _JS_FILE = re.compile(r"""["'`]((?:\.{1,2}/|/)[\w\-./@~]{1,300}\.m?js)(?:\?[^"'`
 # Next.js build manifests list chunks relative to /_next/: "static/chunks/pages/index-abc.js".
 _NEXT_CHUNK = re.compile(r"""["'](static/(?:chunks|[\w-]{1,40})/[\w\-./\[\]@]{1,300}\.js)["']""")
 # Swagger UI `url: "/openapi.json"` or `configUrl`, ReDoc/RapiDoc `spec-url="/openapi.json"`.
+_DOCUMENT_NAME = re.compile(r"\.json$|openapi|swagger|api-docs|/schema/?$", re.IGNORECASE)
 _SPEC_URL = re.compile(r"""(?:\burl|configUrl|spec-url|specUrl)\s*[:=]\s*["']([^"'\s]{1,300})["']""")
 
 
@@ -340,8 +341,8 @@ def _script_references(base: str, text: str) -> list[str]:
 
 def _spec_urls(base: str, text: str) -> list[str]:
     """OpenAPI document URLs an API documentation page names (Swagger UI, ReDoc, RapiDoc)."""
-    return list(dict.fromkeys(urljoin(base, m.group(1)) for m in _SPEC_URL.finditer(text[:200_000])
-                              if m.group(1).endswith((".json", "/", "api-docs", "schema")) or "openapi" in m.group(1)))
+    named = (urljoin(base, m.group(1)) for m in _SPEC_URL.finditer(text[:200_000]))
+    return [u for u in dict.fromkeys(named) if u != base and _DOCUMENT_NAME.search(urlsplit(u).path)]
 
 
 def _openapi_base(doc: dict[str, Any]) -> str:
