@@ -15,4 +15,5 @@ BUILTIN = (
     "probe.checks.webhook",
     "probe.checks.cors",
     "probe.checks.ratelimit",
+    "probe.checks.baas",
 )

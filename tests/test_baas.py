@@ -1,0 +1,242 @@
+"""baas: Supabase apps whose database is real PostgreSQL (roles, Supabase's default grants, RLS policies, JWT claims
+set the PostgREST way) behind a thin PostgREST-compatible layer (fixtures/baas/rest.py). Twins: RLS off or
+`using (true)` (vulnerable) against owner policies (hardened), each served with a publishable and a legacy anon key;
+a third front end ships a secret key."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from fixtures.baas import postgres
+from fixtures.baas.firebase import PROJECT, FakeFirebase, FirebaseSite
+from fixtures.baas.rest import Keys, SupabaseApi
+from fixtures.baas.site import Site
+from fixtures.serve import serve_wsgi
+from probe.checks.baas.discovery import LIBRARY_DEFAULTS
+from probe.model import Report, Status
+from tests.helpers import expect, results_for, scan
+
+ACCOUNTS = {"alice": {"username": "alice@example.test", "password": postgres.PASSWORD},
+            "bob": {"username": "bob@example.test", "password": postgres.PASSWORD}}
+
+
+@dataclass(frozen=True)
+class Twin:
+    name: str
+    api: str
+    app: SupabaseApi
+    sites: dict[str, str]  # key kind → front end URL
+
+
+@dataclass(frozen=True)
+class Project:
+    db: postgres.Cluster
+    keys: Keys
+    twins: dict[str, Twin]
+
+
+@pytest.fixture(scope="session")
+def supabase() -> Iterator[Project]:
+    if postgres.binaries() is None:
+        pytest.skip(postgres.MISSING)
+    keys = Keys()
+    with postgres.cluster() as db, contextlib.ExitStack() as stack:
+        twins = {}
+        for name in postgres.TWINS:
+            postgres.create_twin(db, name)
+            app = SupabaseApi(db, name, keys)
+            api = stack.enter_context(serve_wsgi(app))
+            kinds = {"publishable": keys.publishable, "legacy": keys.legacy("anon"), "secret": keys.secret}
+            sites = {kind: stack.enter_context(serve_wsgi(Site(api, key))) for kind, key in kinds.items()}
+            if name == "vulnerable":
+                hosted_app = SupabaseApi(db, name, keys, root_for_secret_keys_only=True)
+                hosted = stack.enter_context(serve_wsgi(hosted_app))
+                twins["hosted"] = Twin("hosted", hosted, hosted_app, {"publishable": stack.enter_context(
+                    serve_wsgi(Site(hosted, keys.publishable)))})
+            twins[name] = Twin(name, api, app, sites)
+        yield Project(db, keys, twins)
+
+
+def _hostport(url: str) -> str:
+    return str(urlsplit(url).netloc)
+
+
+def run(twin: Twin, kind: str, *, only: tuple[str, ...] = ("baas",), mode: str = "passive", **config: Any) -> Report:
+    site = twin.sites[kind]
+    return scan(site, only=only, mode=mode, scope=[_hostport(site), _hostport(twin.api)], **config)
+
+
+@pytest.mark.parametrize("kind", ["publishable", "legacy"])
+def test_anon_read_fails_on_rls_off_and_using_true(supabase: Project, kind: str) -> None:
+    report = run(supabase.twins["vulnerable"], kind)
+    failed = {r.evidence["table"]: r for r in expect(report, "baas.supabase-anon-read", "fail")}
+    assert set(failed) == {"notes", "profiles"}
+    notes = failed["notes"]
+    assert notes.evidence["rows"] == 3
+    assert notes.evidence["columns"] == ["id", "user_id", "title", "body"]
+    assert "gives 3 row(s)" in notes.detail and "title" in notes.detail
+    shown = str(notes.evidence)
+    assert "spare key" not in shown and "alice diary" not in shown, "row values must only appear masked"
+    assert "[masked" in notes.evidence["response"]["body_excerpt"]
+
+
+@pytest.mark.parametrize("kind", ["publishable", "legacy"])
+def test_anon_read_passes_under_owner_policies(supabase: Project, kind: str) -> None:
+    report = run(supabase.twins["hardened"], kind)
+    passed = expect(report, "baas.supabase-anon-read", "pass")
+    assert {r.location.rsplit("/", 1)[1] for r in passed} == {"notes", "profiles"}
+    assert all("count of 0" in r.detail for r in passed)
+
+
+def test_one_row_per_table_and_the_request_count(supabase: Project) -> None:
+    twin = supabase.twins["vulnerable"]
+    before = twin.app.stats.requests
+    report = run(twin, "publishable", only=("baas.supabase-anon-read",))
+    sent = twin.app.stats.requests - before
+    # The REST root, then one request per table (two tables), each asking for one row.
+    assert sent == 3
+    assert report.requests_by_family["baas"] == 3
+
+
+def test_tables_named_by_the_bundle_when_the_root_describes_none(supabase: Project) -> None:
+    """Hosted Supabase answers the REST root only to secret keys: the `.from("…")` calls still name the tables."""
+    report = run(supabase.twins["hosted"], "publishable", only=("baas.supabase-anon-read",))
+    assert {r.evidence["table"] for r in expect(report, "baas.supabase-anon-read", "fail")} == {"notes", "profiles"}
+
+
+def test_public_tables_by_design_pass(supabase: Project) -> None:
+    report = run(supabase.twins["vulnerable"], "publishable", baas={"public_tables": ["profiles"]})
+    by_table = {r.location.rsplit("/", 1)[1]: r for r in results_for(report, "baas.supabase-anon-read")}
+    assert by_table["profiles"].status is Status.PASS and by_table["notes"].status is Status.FAIL
+
+
+def test_project_out_of_scope_is_never_contacted(supabase: Project) -> None:
+    twin = supabase.twins["vulnerable"]
+    before = twin.app.stats.requests
+    report = scan(twin.sites["publishable"], only=["baas"])
+    skipped = results_for(report, "baas.supabase-anon-read")
+    assert [r.status for r in skipped] == [Status.SKIP]
+    assert skipped[0].detail.endswith(f"add {_hostport(twin.api)} to scope to test it")
+    assert twin.app.stats.requests == before
+
+
+def test_no_config_skips_every_check(demo_vulnerable: Any) -> None:
+    report = scan(demo_vulnerable.url, only=["baas"])
+    assert report.results and all(r.status is Status.SKIP for r in report.results)
+    assert any("no Supabase client config" in r.detail for r in report.results)
+
+
+def test_secret_key_in_bundle_is_critical_and_not_a_baas_finding(supabase: Project) -> None:
+    twin = supabase.twins["hardened"]
+    report = run(twin, "secret", only=("secrets.in-bundle", "baas"))
+    critical = expect(report, "secrets.in-bundle", "fail")
+    assert [(r.severity.value, r.evidence["found"]) for r in critical] == [("critical", "Supabase secret key")]
+    assert all(r.status is Status.SKIP for r in results_for(report, "baas.supabase-anon-read"))
+
+
+@pytest.mark.parametrize("kind", ["publishable", "legacy"])
+def test_browser_keys_are_no_secrets_finding(supabase: Project, kind: str) -> None:
+    passed = expect(run(supabase.twins["vulnerable"], kind, only=("secrets.in-bundle",)), "secrets.in-bundle", "pass")
+    assert "Publishable-by-design keys seen" in passed[0].detail
+
+
+def test_library_defaults_are_not_the_config() -> None:
+    from fixtures.baas.site import LIBRARY
+
+    assert all(url in LIBRARY for url in LIBRARY_DEFAULTS)
+
+
+def cross(twin: Twin, kind: str = "publishable", mode: str = "passive", **extra: Any) -> Report:
+    return run(twin, kind, mode=mode, accounts=ACCOUNTS,
+               baas={"accounts": ["alice", "bob"], "tables": ["notes"], **extra})
+
+
+@pytest.mark.parametrize("kind", ["publishable", "legacy"])
+def test_cross_user_read(supabase: Project, kind: str) -> None:
+    vulnerable = cross(supabase.twins["vulnerable"], kind)
+    failed = expect(vulnerable, "baas.supabase-cross-user", "fail")
+    assert failed[0].evidence["owner"] == "alice" and failed[0].evidence["reader"] == "bob"
+    assert failed[0].evidence["rows"] == 2
+    hardened = cross(supabase.twins["hardened"], kind)
+    passed = expect(hardened, "baas.supabase-cross-user", "pass")
+    assert "bob asking for it got none (200, count 0)" in passed[0].detail
+
+
+def test_cross_user_needs_accounts(supabase: Project) -> None:
+    report = run(supabase.twins["vulnerable"], "publishable")
+    skipped = results_for(report, "baas.supabase-cross-user")
+    assert [r.status for r in skipped] == [Status.SKIP] and "[baas] accounts" in skipped[0].detail
+
+
+@pytest.mark.parametrize("kind", ["publishable", "legacy"])
+def test_writes_and_the_database_is_left_as_it_was(supabase: Project, kind: str) -> None:
+    before = {name: postgres.snapshot(supabase.db, name) for name in postgres.TWINS}
+    vulnerable = cross(supabase.twins["vulnerable"], kind, mode="active", marker={"title": "probe marker"})
+    failed = expect(vulnerable, "baas.supabase-write", "fail")
+    assert "anon inserted a row owned by alice" in failed[0].detail
+    assert "bob inserted a row owned by alice" in failed[0].detail and "bob updated alice's marker row" in failed[0].detail
+    hardened = cross(supabase.twins["hardened"], kind, mode="active", marker={"title": "probe marker"})
+    passed = expect(hardened, "baas.supabase-write", "pass")
+    for result in (*failed, *passed):
+        assert result.evidence["cleanup"].startswith("deleted the"), result.evidence["cleanup"]
+    assert {name: postgres.snapshot(supabase.db, name) for name in postgres.TWINS} == before
+
+
+def test_write_check_is_active_only(supabase: Project) -> None:
+    report = cross(supabase.twins["vulnerable"], marker={"title": "probe marker"})
+    assert [r.status for r in results_for(report, "baas.supabase-write")] == [Status.SKIP]
+
+
+# --- Firebase, against a FAKE answering with the documented response shapes (fixtures/baas/firebase.py) --------
+
+
+@pytest.fixture(scope="session")
+def firebase() -> Iterator[dict[str, tuple[str, str, FakeFirebase]]]:
+    with contextlib.ExitStack() as stack:
+        twins = {}
+        for name, open_rules in (("vulnerable", True), ("hardened", False)):
+            fake = FakeFirebase(open_rules=open_rules)
+            api = stack.enter_context(serve_wsgi(fake))
+            twins[name] = (stack.enter_context(serve_wsgi(FirebaseSite(api))), api, fake)
+        yield twins
+
+
+def firebase_scan(site: str, api: str) -> Report:
+    return scan(site, only=["baas"], scope=[_hostport(site), _hostport(api)],
+                baas={"collections": ["users"], "firestore_api": api, "storage_api": api})
+
+
+def test_firebase_open_rules_fail(firebase: dict[str, tuple[str, str, FakeFirebase]]) -> None:
+    site, api, fake = firebase["vulnerable"]
+    report = firebase_scan(site, api)
+    rtdb = expect(report, "baas.firebase-rtdb-read", "fail")
+    assert rtdb[0].location == f"{api}/rtdb/.json?shallow=true"
+    firestore = expect(report, "baas.firebase-firestore-read", "fail")
+    assert firestore[0].location.endswith(f"/projects/{PROJECT}/databases/(default)/documents/users")
+    storage = expect(report, "baas.firebase-storage-list", "fail")
+    assert "alice" not in str(storage[0].evidence), "listed object names are not kept"
+    assert fake.requests >= 3
+    assert all(r.status is Status.SKIP for r in results_for(report, "baas.supabase-anon-read"))
+
+
+def test_firebase_closed_rules_pass(firebase: dict[str, tuple[str, str, FakeFirebase]]) -> None:
+    site, api, _ = firebase["hardened"]
+    report = firebase_scan(site, api)
+    expect(report, "baas.firebase-rtdb-read", "pass")
+    expect(report, "baas.firebase-firestore-read", "pass")
+    expect(report, "baas.firebase-storage-list", "pass")
+
+
+def test_firebase_out_of_scope_is_never_contacted(firebase: dict[str, tuple[str, str, FakeFirebase]]) -> None:
+    site, api, fake = firebase["vulnerable"]
+    before = fake.requests
+    report = scan(site, only=["baas.firebase-rtdb-read"])
+    assert [r.status for r in report.results] == [Status.SKIP]
+    assert report.results[0].detail.endswith(f"add {_hostport(api)} to scope to test it")
+    assert fake.requests == before
