@@ -80,7 +80,10 @@ class Expectation:
 
 def load_expectations(path: Path, app: AppInfo, known_checks: set[str]) -> list[Expectation]:
     """expected.toml: [[fail]] and [[trap]] tables. Mistakes in it are errors, not silently skipped claims."""
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise CorpusError(f"{path}: {exc}") from None
     setups = {s.name for s in app.setups}
     unknown = set(data) - {"fail", "trap"}
     if unknown:
@@ -92,6 +95,9 @@ def load_expectations(path: Path, app: AppInfo, known_checks: set[str]) -> list[
             extra = set(entry) - {"check", "setups", "modes", "location", "why", "proof"}
             if extra:
                 raise CorpusError(f"{where}: unknown keys {sorted(extra)}")
+            missing = {"check", "setups", "why", "proof"} - set(entry)
+            if missing:
+                raise CorpusError(f"{where}: missing keys {sorted(missing)}")
             exp = Expectation(kind=kind, check=entry["check"], setups=tuple(entry["setups"]),
                               modes=tuple(entry.get("modes", MODES)), location=entry.get("location"),
                               why=entry["why"].strip(), proof=tuple(entry["proof"]))
@@ -312,8 +318,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not app_dirs:
             parser.error(f"no app named {', '.join(args.only)}")
     probe = args.probe.resolve()
-    known = probe_check_ids(probe)
-    modules = [(load_app(d), d) for d in app_dirs]
+    try:
+        known = probe_check_ids(probe)
+        modules = [(load_app(d), d) for d in app_dirs]
+    except (CorpusError, OSError, subprocess.TimeoutExpired) as exc:
+        print(f"PROBLEM corpus could not start: {exc}")
+        return 1
     outcomes: list[Outcome] = []
     install_times: dict[str, float] = {}
     tmp = Path(tempfile.mkdtemp(prefix="probe-corpus-"))
