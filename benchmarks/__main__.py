@@ -83,7 +83,7 @@ def scan(url: str, env: Mapping[str, str], runs: int, *, before_each: Any = None
 
 
 def demo_scans(runs: int, smoke: bool, full: bool) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    from fixtures.demo import running
+    from probe.demo import running
 
     scans: list[dict[str, Any]] = []
     smokes: list[dict[str, Any]] = []

@@ -1,16 +1,16 @@
 """The built-in checks: one module per concern. This tuple is the explicit registry of built-ins."""
 
 BUILTIN = (
-    "checks.headers",
-    "checks.env",
-    "checks.secrets",
-    "checks.idor",
-    "checks.auth",
-    "checks.debug",
-    "checks.input",
-    "checks.tls",
-    "checks.dns",
-    "checks.webhook",
-    "checks.cors",
-    "checks.ratelimit",
+    "probe.checks.headers",
+    "probe.checks.env",
+    "probe.checks.secrets",
+    "probe.checks.idor",
+    "probe.checks.auth",
+    "probe.checks.debug",
+    "probe.checks.input",
+    "probe.checks.tls",
+    "probe.checks.dns",
+    "probe.checks.webhook",
+    "probe.checks.cors",
+    "probe.checks.ratelimit",
 )

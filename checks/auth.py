@@ -23,7 +23,8 @@ from typing import Any
 
 import jwt
 
-from checks.idor import (
+from probe.accounts import LoginFailed, parse_request_line
+from probe.checks.idor import (
     ResourceSettings,
     carries_record,
     how,
@@ -35,7 +36,6 @@ from checks.idor import (
     resource_status,
     unsure,
 )
-from probe.accounts import LoginFailed, parse_request_line
 from probe.config import Section
 from probe.context import CheckContext
 from probe.http import Response
@@ -63,7 +63,7 @@ CONFIG_SECTIONS = {"auth": AuthSettings}
 
 
 def weak_secrets() -> tuple[str, ...]:
-    text = resources.files("checks").joinpath("jwt_secrets.txt").read_text(encoding="utf-8")
+    text = resources.files("probe.checks").joinpath("jwt_secrets.txt").read_text(encoding="utf-8")
     lines = (line.rstrip("\r") for line in text.split("\n"))
     return tuple(line for line in lines if line and not line.startswith("# "))[:MAX_SECRETS]
 

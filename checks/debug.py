@@ -24,7 +24,8 @@ from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit
 
 from pydantic import Field
 
-from checks.debug_fingerprints import (
+from probe.accounts import parse_request_line
+from probe.checks.debug_fingerprints import (
     DEV_SERVER_FIX,
     DEV_SERVERS,
     ENDPOINTS,
@@ -34,7 +35,6 @@ from checks.debug_fingerprints import (
     Fingerprint,
     Signal,
 )
-from probe.accounts import parse_request_line
 from probe.config import Section
 from probe.context import CheckContext
 from probe.http import HttpError, Response, ScopedHttp

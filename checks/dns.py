@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
-from checks.dns_takeover import NXDOMAIN, Provider, provider_for
+from probe.checks.dns_takeover import NXDOMAIN, Provider, provider_for
 from probe.config import Section
 from probe.context import CheckContext
 from probe.http import HttpError, Response

@@ -22,11 +22,11 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
-from checks import env_rules as rules
-from checks.env_manifest import KINDS, Kind, Manifest, ManifestError, VarSpec, load_manifest
-from checks.env_sources import Deployed, DeployedVar, SourceError, SourceOptions, SourceSpec, load, parse_spec
-from checks.secret_formats import KeyClass, classify, jwt_claims
-from checks.secrets import Text, bundle, excerpt
+from probe.checks import env_rules as rules
+from probe.checks.env_manifest import KINDS, Kind, Manifest, ManifestError, VarSpec, load_manifest
+from probe.checks.env_sources import Deployed, DeployedVar, SourceError, SourceOptions, SourceSpec, load, parse_spec
+from probe.checks.secret_formats import KeyClass, classify, jwt_claims
+from probe.checks.secrets import Text, bundle, excerpt
 from probe.config import ConfigError, Section
 from probe.context import CheckContext
 from probe.model import FileLocation, Result, Severity

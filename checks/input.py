@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from checks.debug import CRASH_STATUSES, Outcome, trigger_pass
+from probe.checks.debug import CRASH_STATUSES, Outcome, trigger_pass
 from probe.context import CheckContext
 from probe.model import Result, Severity
 from probe.registry import check

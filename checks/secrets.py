@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_to_bytes, urljoin
 
-from checks.env_rules import is_plain_value
-from checks.secret_formats import Found, KeyClass, find_in_text
+from probe.checks.env_rules import is_plain_value
+from probe.checks.secret_formats import Found, KeyClass, find_in_text
 from probe.context import CheckContext
 from probe.http import HttpError, Response
 from probe.model import Result, Severity

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 
-from checks.webhook_providers import (
+from probe.checks.webhook_providers import (
     GENERIC,
     PROVIDERS,
     Event,

@@ -13,8 +13,12 @@ def main() -> None:
     if sys.argv[1:] == ["--version"]:
         print(f"probe {__version__}")
         return
-    from probe.cli import main as run_cli
-
+    try:
+        from probe.cli import main as run_cli
+    except KeyboardInterrupt:
+        # Ctrl-C while the command is still loading: nothing has been sent or gathered yet.
+        print("probe: interrupted", file=sys.stderr)
+        sys.exit(130)
     run_cli()
 
 

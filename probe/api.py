@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+import contextlib
+import signal
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from probe import accounts, baseline, config
 from probe.model import Report
 from probe.redact import Redactor
 from probe.registry import CheckSpec, Registry, load
 from probe.runner import Collector, Progress, run, select
+
+T = TypeVar("T")
 
 
 def sections(registry: Registry) -> dict[str, Any]:
@@ -71,7 +75,39 @@ def _known_selector(registry: Registry, selector: str) -> bool:
 
 
 def execute(plan: Plan, on_progress: Callable[[Progress], None] | None = None) -> Report:
-    return asyncio.run(run(plan.loaded.settings, plan.registry, plan.collector, plan.specs, on_progress))
+    """Run the plan. Ctrl-C (SIGINT) ends it with `KeyboardInterrupt` once the run has cancelled its work and closed
+    its connections; `plan.collector` then holds every result that finished."""
+    return asyncio.run(interruptible(run(plan.loaded.settings, plan.registry, plan.collector, plan.specs, on_progress)))
+
+
+async def interruptible(work: Coroutine[Any, Any, T]) -> T:
+    """`work`, cancelled by the first SIGINT and abandoned by a second. The handler is the event loop's own, installed
+    before any request is sent: interruption does not depend on asyncio.run's implicit handler, which turns a cancel
+    into KeyboardInterrupt only when nothing else counted a cancellation of the main task (`Task.uncancel()`) and
+    otherwise lets CancelledError escape the CLI."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(work)
+    interrupted = False
+
+    def on_sigint() -> None:
+        nonlocal interrupted
+        if interrupted:
+            raise KeyboardInterrupt
+        interrupted = True
+        task.cancel()
+
+    # Not in the main thread (tests, embedding) or without loop signal support, the caller's handling applies.
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        loop.add_signal_handler(signal.SIGINT, on_sigint)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        if interrupted:
+            raise KeyboardInterrupt from None
+        raise
+    finally:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.remove_signal_handler(signal.SIGINT)
 
 
 def scan(target: str | None = None, **kwargs: Any) -> Report:

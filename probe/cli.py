@@ -218,6 +218,9 @@ def _run_scan(
     except (ConfigError, profiles.UnknownProfile) as exc:
         fail(str(exc))
     settings = plan.loaded.settings
+    if not plan.specs:
+        fail("no checks to run: none are installed or the selection (--only, --skip, --profile) left none; "
+             "see `probe checks`")
     if not settings.target and any(s.info.needs_target for s in plan.specs) and not only:
         fail("no target: give a URL (probe scan https://staging.example.com) or set `target` in probe.toml")
     progress = _Progress()
@@ -252,9 +255,23 @@ def _write_reports(
 
             from probe.reporters import console
 
-            Console().print(console.renderable(report, fail_on=fail_on, allow_errors=allow_errors, verbose=verbose))
+            Console(width=console_width()).print(
+                console.renderable(report, fail_on=fail_on, allow_errors=allow_errors, verbose=verbose))
             continue
         _emit(reporters.render(report, fmt, fail_on=fail_on, allow_errors=allow_errors), fmt, path)
+
+
+# CI log viewers wrap long lines themselves; a report hard-wrapped at a guessed 80 columns is harder to read there.
+PIPE_WIDTH = 240
+
+
+def console_width() -> int | None:
+    """The console report's width: the terminal's own on a terminal (None lets rich ask it); otherwise COLUMNS when
+    set, else a wide line."""
+    if sys.stdout.isatty():
+        return None
+    columns = os.environ.get("COLUMNS", "").strip()
+    return int(columns) if columns.isdigit() and int(columns) > 0 else PIPE_WIDTH
 
 
 def _emit(text: str, fmt: str, path: str | None, what: str = "report") -> None:
@@ -329,7 +346,7 @@ def list_checks(
     for spec in registry.specs:
         info = spec.info
         table.add_row(info.id, "active" if info.active else "passive", info.severity.value, info.summary)
-    Console().print(table)
+    Console(width=console_width()).print(table)
 
 
 @app.command()
@@ -501,14 +518,16 @@ def demo(
     mode: Annotated[str, typer.Option(help="Which demo to scan: both, vulnerable or hardened.")] = "both",
 ) -> None:
     """Start the bundled demo app on loopback, scan it vulnerable then hardened, show the reports."""
-    try:
-        from fixtures.demo import running
-    except ImportError as exc:
-        fail(f"the demo needs the demo extras and a source checkout: pip install -e '.[demo]' ({exc})")
+    from importlib import resources
+
     modes = ("vulnerable", "hardened") if mode == "both" else (mode,)
     if any(m not in ("vulnerable", "hardened") for m in modes):
         fail("--mode: choose both, vulnerable or hardened")
-    config = Path(__file__).resolve().parent.parent / "fixtures" / "demo" / "probe.toml"
+    try:
+        from probe.demo import running
+    except ImportError as exc:
+        fail(f"the demo app needs the demo extra: pip install 'deploy-probe[demo]' ({exc.name or exc} is missing)")
+    config = Path(str(resources.files("probe.demo").joinpath("probe.toml")))
     codes: list[int] = []
     for which in modes:
         with running(which) as app_:
@@ -519,6 +538,14 @@ def demo(
             except typer.Exit as done:
                 codes.append(done.exit_code)
     print(f"\nprobe demo: exit codes {dict(zip(modes, codes, strict=True))} (1 = findings at or above high)", file=sys.stderr)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the JSON report (probe-report/1), for tools that read the reports."""
+    from probe.reporters.json import schema_text
+
+    sys.stdout.write(schema_text())
 
 
 @app.command("env")

@@ -1,8 +1,9 @@
 """The check contract: a decorator that puts metadata beside a check, and the registry that finds them.
 
-Built-in checks live in the top-level `checks` package, which lists its modules in `BUILTIN`.
-Third-party packages add modules through the `probe.checks` entry-point group; an entry point names
-a module (or a package with its own `BUILTIN` tuple).
+Built-in checks live in the `probe.checks` package (the repository's `checks/` folder), which lists its modules
+in `BUILTIN`; they are imported by that full name, so no `checks` folder in the working directory can stand in
+for them. Third-party packages add modules through the `probe.checks` entry-point group; an entry point names a
+module (or a package with its own `BUILTIN` tuple).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from probe.context import CheckContext
 
 ENTRY_POINT_GROUP = "probe.checks"
+BUILTIN_PACKAGE = "probe.checks"
 CheckFn = Callable[["CheckContext"], Awaitable[Sequence[Result]]]
 
 
@@ -139,8 +141,8 @@ def build(module_names: Iterable[str]) -> Registry:
 
 
 def load() -> Registry:
-    """Every check: the built-in `checks` package and whatever the `probe.checks` entry points add."""
-    names = ["checks"]
+    """Every check: the built-in `probe.checks` package and whatever the `probe.checks` entry points add."""
+    names = [BUILTIN_PACKAGE]
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.value not in names:
             names.append(ep.value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import ssl
 import time
@@ -22,6 +23,7 @@ from probe.registry import CheckSpec, Registry
 from probe.surface import Surface
 
 CHECKS_AT_ONCE = 8
+CLOSE_TIMEOUT_S = 2.0
 USER_AGENT = f"probe/{__version__} (+https://github.com/deploy-probe/probe; pre-deploy security check)"
 
 
@@ -190,7 +192,10 @@ async def run(
     finally:
         memo.cancel()
         if client is not None:
-            await client.aclose()
+            # Bounded: an interrupted run must end promptly even if a connection does not close cleanly.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                    await client.aclose()
     return collector.report()
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from fixtures.demo import Demo, running
+from probe.demo import Demo, running
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -13,6 +13,21 @@ from probe import api
 from probe.model import Report, Result, Status
 
 ROOT = Path(__file__).resolve().parents[1]
+# SARIF 2.1.0's JSON Schema, from the npm package that ships it (a dev dependency of fixtures/node).
+SARIF_SCHEMA = ROOT / "fixtures/node/node_modules/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json"
+
+
+def report_schema() -> dict[str, Any]:
+    """The `probe-report/1` JSON Schema exactly as the package ships it."""
+    from probe.reporters.json import schema_text
+
+    loaded: dict[str, Any] = json.loads(schema_text())
+    return loaded
+
+
+def sarif_schema() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
+    return loaded
 
 
 def scan(

@@ -112,7 +112,7 @@ async def test_failed_login_names_account_step_status_and_masks_credentials(auth
 
 def test_a_failed_login_makes_every_check_that_needed_it_an_error(authz: tuple[Seed, str]) -> None:
     seed, url = authz
-    reg = registry.build(["checks.idor", "checks.auth"])
+    reg = registry.build(["probe.checks.idor", "probe.checks.auth"])
     report = api.execute(api.plan(target=url, registry=reg, environ={}, overrides={
         "rate": 500,
         "login": FORM_LOGIN,
@@ -160,7 +160,7 @@ def test_the_documented_probe_toml_is_valid(tmp_path: Any) -> None:
     example = text.split("```toml\n", 1)[1].split("```", 1)[0]
     (tmp_path / "probe.toml").write_text(example)
     names = ("ALICE_EMAIL", "ALICE_PASSWORD", "BOB_EMAIL", "BOB_PASSWORD", "STAGING_JWT_SECRET")
-    loaded = config.load(tmp_path / "probe.toml", api.sections(registry.build(["checks.idor", "checks.auth"])),
+    loaded = config.load(tmp_path / "probe.toml", api.sections(registry.build(["probe.checks.idor", "probe.checks.auth"])),
                          environ={name: f"value-of-{name.lower()}" for name in names})
     settings = loaded.settings
     assert settings.section("login").token == "json:token"

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from fixtures.demo import Demo
+from probe.demo import Demo
 from tests.helpers import ROOT
 
 ACTION = ROOT / "action.yml"

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from checks.auth import crack, parse_jwt, tampered, unsigned, weak_secrets
-from fixtures.demo import Demo, running
+from probe.checks.auth import crack, parse_jwt, tampered, unsigned, weak_secrets
+from probe.demo import Demo, running
 from probe.model import Report, Status
 from tests.helpers import ROOT, expect, results_for, scan
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from fixtures.demo import Demo
 from probe import baseline
+from probe.demo import Demo
 from tests.helpers import ROOT
 
 DEMO_CONFIG = ROOT / "fixtures" / "demo" / "probe.toml"
@@ -28,7 +28,7 @@ def probe(demo: Demo, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]
     demo.reset_rate_limits()
     env = {**os.environ, **demo.env, "DEMO_WORKDIR": str(demo.workdir), "NO_COLOR": "1"}
     return subprocess.run(
-        [sys.executable, "-m", "probe.cli", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=90, check=False
+        [sys.executable, "-m", "probe", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=90, check=False
     )
 
 
@@ -116,7 +116,7 @@ def test_baseline_on_the_hardened_demo_accepts_nothing(demo_hardened: Demo, proj
 )
 def test_baseline_usage_errors(args: tuple[str, ...], message: str, tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "probe.cli", "baseline", "http://127.0.0.1:9", *args],
+        [sys.executable, "-m", "probe", "baseline", "http://127.0.0.1:9", *args],
         capture_output=True, text=True, cwd=tmp_path, timeout=60, check=False,
     )
     assert done.returncode == 2

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.demo import Demo, running
 from probe import api, checklist
 from probe.checklist import Checklist, ItemStatus
+from probe.demo import Demo, running
 from probe.model import CheckInfo, Confidence, Mode, Report, Result, Severity, Status
 from probe.registry import Registry, load
 from probe.reporters import html
@@ -184,7 +184,7 @@ def test_cli_checklist_writes_markdown_and_html(vulnerable: tuple[Demo, Checklis
     env = {**os.environ, **demo.env, "DEMO_WORKDIR": str(demo.workdir), "NO_COLOR": "1"}
     md, page = tmp_path / "checklist.md", tmp_path / "checklist.html"
     done = subprocess.run(
-        [sys.executable, "-m", "probe.cli", "checklist", demo.url, "-c", str(DEMO_CONFIG), "--only", "headers,secrets",
+        [sys.executable, "-m", "probe", "checklist", demo.url, "-c", str(DEMO_CONFIG), "--only", "headers,secrets",
          "--format", "console", "--format", f"markdown={md}", "--format", f"html={page}"],
         capture_output=True, text=True, env=env, timeout=90, check=False,
     )
@@ -199,7 +199,7 @@ def test_cli_checklist_writes_markdown_and_html(vulnerable: tuple[Demo, Checklis
 
 def test_cli_checklist_refuses_a_scan_only_format() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "probe.cli", "checklist", "http://127.0.0.1:9", "--format", "sarif"],
+        [sys.executable, "-m", "probe", "checklist", "http://127.0.0.1:9", "--format", "sarif"],
         capture_output=True, text=True, timeout=60, check=False,
     )
     assert done.returncode == 2

@@ -17,16 +17,14 @@ from flask import Flask
 from junitparser import JUnitXml
 
 from fixtures.serve import serve_wsgi
-from tests.helpers import ROOT
+from tests.helpers import report_schema, sarif_schema
 from tests.hostile.servers import Request, raw_server
-
-SCHEMAS = ROOT.parent / "shared" / "schemas"
 
 
 def probe(*args: str, cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "120"}
     return subprocess.run(
-        [sys.executable, "-m", "probe.cli", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=timeout, check=False
+        [sys.executable, "-m", "probe", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=timeout, check=False
     )
 
 
@@ -71,7 +69,7 @@ def test_unreachable_target_exit_3_and_report_still_written(tmp_path: Path) -> N
     assert "cannot scan http://127.0.0.1:9: GET http://127.0.0.1:9: connection refused" in done.stderr
     assert "Traceback" not in done.stderr
     report = json.loads(out.read_text())
-    jsonschema.Draft202012Validator(json.loads((SCHEMAS / "report-v1.schema.json").read_text())).validate(report)
+    jsonschema.Draft202012Validator(report_schema()).validate(report)
     assert report["results"] == []
 
 
@@ -102,12 +100,12 @@ def test_every_format_is_written_and_valid(plain_flask: str, tmp_path: Path) -> 
     assert done.returncode == 1, done.stderr
     report = json.loads((tmp_path / "r.json").read_text())
     jsonschema.Draft202012Validator(
-        json.loads((SCHEMAS / "report-v1.schema.json").read_text()), format_checker=jsonschema.FormatChecker()
+        report_schema(), format_checker=jsonschema.FormatChecker()
     ).validate(report)
     assert report["requests_sent"] == 1
     assert {r["check"] for r in report["results"] if r["status"] == "fail"} >= {"headers.csp", "headers.version-disclosure"}
     sarif = json.loads((tmp_path / "r.sarif").read_text())
-    jsonschema.Draft7Validator(json.loads((SCHEMAS / "sarif-2.1.0.json").read_text())).validate(sarif)
+    jsonschema.Draft7Validator(sarif_schema()).validate(sarif)
     rule_ids = {r["id"] for r in sarif["runs"][0]["tool"]["driver"]["rules"]}
     assert {r["ruleId"] for r in sarif["runs"][0]["results"]} <= rule_ids
     junit = JUnitXml.fromfile(str(tmp_path / "r.xml"))
@@ -131,16 +129,31 @@ def test_ctrl_c_stops_cleanly_and_writes_what_was_gathered(tmp_path: Path) -> No
     out = tmp_path / "partial.json"
     with raw_server(hang) as target:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "probe.cli", "scan", target.url, "--timeout", "30", "-f", f"json={out}"],
+            [sys.executable, "-m", "probe", "scan", target.url, "--timeout", "30", "-f", f"json={out}"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 60
         while not target.requests and time.monotonic() < deadline:
             time.sleep(0.05)
+        assert target.requests, "the scan sent no request within 60 s"
         proc.send_signal(signal.SIGINT)
         _, stderr = proc.communicate(timeout=15)
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr
     assert json.loads(out.read_text())["interrupted"] is True
+
+
+def test_console_is_not_hard_wrapped_in_ci_logs(tmp_path: Path) -> None:
+    """Piped (a CI log), the console report uses COLUMNS when set, else a wide line: log viewers wrap by themselves."""
+    manifest, deployed = tmp_path / ".env.example", tmp_path / "deployed.env"
+    manifest.write_text("A_VERY_LONG_VARIABLE_NAME_THAT_THE_APP_NEEDS_IN_PRODUCTION_TO_TALK_TO_ITS_PAYMENT_PROVIDER=\n")
+    deployed.write_text("OTHER=1\n")
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    args = [sys.executable, "-m", "probe", "env", "--manifest", str(manifest), "--deployed", f"dotenv:{deployed}"]
+    wide = subprocess.run(args, capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert wide.returncode == 1, wide.stderr
+    assert max(len(line) for line in wide.stdout.splitlines()) > 100, wide.stdout
+    narrow = subprocess.run(args, capture_output=True, text=True, env={**env, "COLUMNS": "70"}, timeout=60, check=False)
+    assert max(len(line) for line in narrow.stdout.splitlines()) <= 70, narrow.stdout

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from checks.cors import UNRELATED, lookalikes, parse_cors
 from fixtures.cors import SECOND, TRUSTED, flask_app, starlette_app
 from fixtures.serve import serve_asgi, serve_command, serve_wsgi
+from probe.checks.cors import UNRELATED, lookalikes, parse_cors
 from probe.config import ConfigError
 from probe.model import Report, Severity
 from tests.helpers import ROOT, expect, results_for, scan

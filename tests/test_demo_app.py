@@ -18,7 +18,7 @@ import jwt
 import pytest
 from dotenv import dotenv_values
 
-from fixtures.demo import Demo
+from probe.demo import Demo
 
 TIMEOUT = 5.0
 EVIL = "https://evil.example"

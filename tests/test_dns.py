@@ -135,7 +135,7 @@ def test_bad_resolver_setting_is_a_config_error(site: str) -> None:
 
 def test_page_signal_provider_judged_on_the_targets_own_page() -> None:
     """Services whose takeover signal is their default page: the table and the matcher."""
-    from checks.dns_takeover import NXDOMAIN, PROVIDERS, provider_for
+    from probe.checks.dns_takeover import NXDOMAIN, PROVIDERS, provider_for
 
     github = provider_for("acme.github.io.")
     assert github is not None and github.signal == "There isn't a GitHub Pages site here."
@@ -147,7 +147,7 @@ def test_page_signal_provider_judged_on_the_targets_own_page() -> None:
 
 
 def test_spf_helpers() -> None:
-    from checks.dns import dmarc_tags, spf_all, spf_records, spf_terms
+    from probe.checks.dns import dmarc_tags, spf_all, spf_records, spf_terms
 
     assert spf_records(("v=spf1 -all", "v=spf10 x", "google-site-verification=1", "V=SPF1 mx")) == ["v=spf1 -all",
                                                                                                       "V=SPF1 mx"]
@@ -161,7 +161,7 @@ def test_spf_helpers() -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=300))
 def test_email_record_parsers_never_raise(text: str) -> None:
-    from checks.dns import dmarc_tags, spf_all, spf_records, spf_terms
+    from probe.checks.dns import dmarc_tags, spf_all, spf_records, spf_terms
 
     spf_records((text,))
     spf_all(text)

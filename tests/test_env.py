@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from checks.env_manifest import load_manifest, parse_dotenv_manifest
-from checks.env_rules import debug_flag, is_plain_value, placeholder_reason, sandbox_marker
-from fixtures.demo import Demo
+from probe.checks.env_manifest import load_manifest, parse_dotenv_manifest
+from probe.checks.env_rules import debug_flag, is_plain_value, placeholder_reason, sandbox_marker
+from probe.demo import Demo
 from probe.model import Report, Status
 from tests.helpers import ROOT, expect, results_for, scan
 
@@ -255,7 +255,7 @@ def test_rule_tables() -> None:
 
 def run_probe(*args: str, cwd: Path, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "120", **(extra_env or {})}
-    return subprocess.run([sys.executable, "-m", "probe.cli", *args], capture_output=True, text=True, cwd=cwd, env=env,
+    return subprocess.run([sys.executable, "-m", "probe", *args], capture_output=True, text=True, cwd=cwd, env=env,
                           timeout=60, check=False)
 
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from checks.env_sources import Deployed, SourceError, SourceOptions, load, parse_command_output, parse_spec
 from fixtures.platforms import fly, github, heroku, netlify, railway, render, vercel
 from fixtures.serve import serve_wsgi
+from probe.checks.env_sources import Deployed, SourceError, SourceOptions, load, parse_command_output, parse_spec
 from probe.config import ConfigError
 from probe.redact import Redactor
 from tests.helpers import expect, scan

@@ -37,7 +37,7 @@ import pytest
 
 from fixtures.tls import Pki, make_pki
 from probe.registry import load
-from tests.helpers import ROOT
+from tests.helpers import ROOT, report_schema
 from tests.hostile import behaviours
 from tests.hostile.behaviours import BEHAVIOURS, Behaviour
 from tests.hostile.servers import Server
@@ -54,7 +54,7 @@ PEAK_GROWTH_MB = 100
 MAX_BYTES = 256_000
 FORMATS = {"json": "report.json", "sarif": "report.sarif", "junit": "report.xml", "markdown": "report.md",
            "console": "report.txt", "html": "report.html"}
-SCHEMA = json.loads((ROOT.parent / "shared" / "schemas" / "report-v1.schema.json").read_text())
+SCHEMA = report_schema()
 ALL_CHECKS = frozenset(spec.id for spec in load().specs)
 STATUSES = {"pass", "fail", "skip", "error"}
 

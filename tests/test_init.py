@@ -13,16 +13,16 @@ import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from fixtures.demo import Demo
 from fixtures.serve import serve_asgi
 from probe import api, config, init
+from probe.demo import Demo
 from probe.registry import load
 
 
 def probe(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "NO_COLOR": "1"}
     return subprocess.run(
-        [sys.executable, "-m", "probe.cli", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=60, check=False
+        [sys.executable, "-m", "probe", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=60, check=False
     )
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.demo import Demo
 from probe import api, profiles
+from probe.demo import Demo
 from probe.model import Mode, Report, Severity, Status
 from probe.registry import load
 from tests.helpers import ROOT
@@ -76,7 +76,7 @@ def test_cli_profile_smoke_with_exit_codes(demo_vulnerable: Demo, demo_hardened:
         out = tmp_path / f"{demo.mode}.json"
         env = {**os.environ, **demo.env, "DEMO_WORKDIR": str(demo.workdir), "NO_COLOR": "1"}
         done = subprocess.run(
-            [sys.executable, "-m", "probe.cli", "scan", demo.url, "-c", str(DEMO_CONFIG), "--profile", "smoke",
+            [sys.executable, "-m", "probe", "scan", demo.url, "-c", str(DEMO_CONFIG), "--profile", "smoke",
              "--mode", "passive", "--rate", str(FAST), "--format", f"json={out}"],
             capture_output=True, text=True, env=env, timeout=90, check=False,
         )
@@ -89,7 +89,7 @@ def test_cli_profile_smoke_with_exit_codes(demo_vulnerable: Demo, demo_hardened:
 
 def test_cli_unknown_profile_is_a_one_line_usage_error() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "probe.cli", "scan", "http://127.0.0.1:9", "--profile", "nightly"],
+        [sys.executable, "-m", "probe", "scan", "http://127.0.0.1:9", "--profile", "nightly"],
         capture_output=True, text=True, timeout=60, check=False,
     )
     assert done.returncode == 2

@@ -3,7 +3,11 @@ docs/checks.md, and tests that see it fail on a vulnerable target and pass on a 
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -43,7 +47,29 @@ def test_docs_are_current() -> None:
     )
 
 
-def test_builtins_come_from_the_entry_point() -> None:
-    from importlib.metadata import entry_points
+def test_builtins_load_by_package_identity(tmp_path: Path) -> None:
+    """A `checks` package in the working directory (or on PYTHONPATH) cannot stand in for the built-in checks."""
+    fake = tmp_path / "checks"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("BUILTIN = ()\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    listed = subprocess.run([sys.executable, "-m", "probe", "checks"], cwd=tmp_path, env=env, capture_output=True,
+                            text=True, timeout=60, check=False)
+    assert listed.returncode == 0, listed.stderr
+    assert f"{len(REGISTRY.specs)} checks" in listed.stdout
+    assert all(spec.module.startswith("probe.checks.") for spec in REGISTRY.specs)
 
-    assert any(ep.value == "checks" for ep in entry_points(group="probe.checks"))
+
+def test_a_run_with_no_checks_is_a_usage_error(tmp_path: Path) -> None:
+    """A registry that loads nothing must not let a release gate pass: exit 2 and one line, not PASSED."""
+    (tmp_path / "noplugins.py").write_text(
+        "import probe.registry\n"
+        "probe.registry.BUILTIN_PACKAGE = 'emptychecks'\n"
+        "import sys\nfrom probe.__main__ import main\nsys.argv = ['probe', *sys.argv[1:]]\nmain()\n")
+    (tmp_path / "emptychecks.py").write_text("BUILTIN = ()\n")
+    ran = subprocess.run([sys.executable, "noplugins.py", "scan", "http://127.0.0.1:9"], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=60, check=False, env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    assert ran.returncode == 2, ran.stdout + ran.stderr
+    assert ran.stderr.strip().splitlines() == [
+        "probe: error: no checks to run: none are installed or the selection (--only, --skip, --profile) left none; "
+        "see `probe checks`"]

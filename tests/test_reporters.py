@@ -7,14 +7,12 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import os
 import re
 import socket
 import subprocess
 import sys
 import time
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +23,7 @@ from junitparser import Error, Failure, JUnitXml, Skipped
 from probe import reporters
 from probe.model import CheckInfo, Confidence, FileLocation, Mode, Report, Result, Severity, Status
 from probe.reporters import console, markdown, sarif
+from tests.helpers import report_schema, sarif_schema
 
 TARGET = "https://app.example.com"
 STARTED = dt.datetime(2025, 3, 4, 5, 6, 7, 890000, tzinfo=dt.UTC)
@@ -32,16 +31,6 @@ EVIDENCE = {
     "request": {"method": "GET", "url": f"{TARGET}/api/me", "headers": {"Origin": "https://evil.example"}},
     "response": {"status": 200, "headers": {"Access-Control-Allow-Origin": "https://evil.example"}, "body_excerpt": "{}"},
 }
-
-
-def _shared_schema(name: str) -> Path:
-    candidates = [Path(__file__).resolve().parents[2] / "shared" / "schemas" / name]
-    if os.environ.get("PROBE_SHARED"):
-        candidates.append(Path(os.environ["PROBE_SHARED"]) / "schemas" / name)
-    for path in candidates:
-        if path.is_file():
-            return path
-    raise AssertionError(f"{name} not found in {[str(p) for p in candidates]}: set PROBE_SHARED to the shared/ directory")
 
 
 def _info(check: str, severity: Severity, **kw: Any) -> CheckInfo:
@@ -172,7 +161,7 @@ def _date_time_checker() -> FormatChecker:
 
 
 def _report_validator() -> Draft202012Validator:
-    schema = json.loads(_shared_schema("report-v1.schema.json").read_text(encoding="utf-8"))
+    schema = report_schema()
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema, format_checker=_date_time_checker())
 
@@ -234,7 +223,7 @@ def test_a_naive_start_time_is_written_as_utc() -> None:
 
 def _sarif(report: Report) -> dict[str, Any]:
     doc: dict[str, Any] = json.loads(reporters.render(report, "sarif"))
-    schema = json.loads(_shared_schema("sarif-2.1.0.json").read_text(encoding="utf-8"))
+    schema = sarif_schema()
     cls = validator_for(schema)
     cls.check_schema(schema)
     cls(schema, format_checker=cls.FORMAT_CHECKER).validate(doc)

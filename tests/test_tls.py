@@ -230,7 +230,7 @@ def test_host_matching_rules() -> None:
 
 
 def test_mixed_content_parser() -> None:
-    from checks.tls import mixed_content
+    from probe.checks.tls import mixed_content
 
     html = ('<script src="HTTP://a.test/x.js"></script><link rel="preload stylesheet" href="http://a.test/s.css">'
             '<link rel="icon" href="http://a.test/i.ico"><iframe src="//a.test/f"></iframe><form action="/login">'

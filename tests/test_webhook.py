@@ -12,17 +12,17 @@ from typing import Any
 
 import pytest
 
-from checks.webhook import CONTROL_REJECTED
-from checks.webhook_providers import PROVIDERS
-from fixtures.demo import Demo
 from fixtures.serve import serve_wsgi
 from fixtures.webhooks.app import PROVIDERS as RECEIVERS
 from fixtures.webhooks.app import ReceiverSecrets, create_app
 from probe import api, registry
+from probe.checks.webhook import CONTROL_REJECTED
+from probe.checks.webhook_providers import PROVIDERS
+from probe.demo import Demo
 from probe.model import Confidence, Report, Severity, Status
 from tests.helpers import ROOT, expect, results_for, scan
 
-REGISTRY = registry.build(["checks.webhook"])
+REGISTRY = registry.build(["probe.checks.webhook"])
 DEMO_CONFIG = ROOT / "fixtures" / "demo" / "probe.toml"
 TIMESTAMPED = tuple(p for p in RECEIVERS if p == "generic-hmac" or PROVIDERS[p].tolerance is not None)
 IDS = ("webhook.unsigned-accepted", "webhook.bad-signature-accepted", "webhook.tampered-accepted",

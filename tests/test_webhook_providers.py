@@ -24,8 +24,8 @@ from pydantic import ValidationError
 from slack_sdk.signature import SignatureVerifier
 from twilio.request_validator import RequestValidator
 
-from checks.webhook import WebhookTarget
-from checks.webhook_providers import (
+from probe.checks.webhook import WebhookTarget
+from probe.checks.webhook_providers import (
     MARKER,
     PROVIDERS,
     TAMPERED_MARKER,

@@ -1,4 +1,5 @@
-"""`probe-report/1`: the machine-readable report (../shared/schemas/report-v1.schema.json).
+"""`probe-report/1`: the machine-readable report. Its JSON Schema ships with probe
+(probe/schemas/report-v1.schema.json; `probe schema` prints it).
 
 Beyond the schema's required fields it carries `notes`, `requests_by_family`, `interrupted`,
 `summary.suppressed` and per result `kind` and `file`: the schema allows additive fields, and
@@ -17,6 +18,7 @@ from probe.model import Report, Result
 from probe.reporters import ordered
 
 SCHEMA = "probe-report/1"
+SCHEMA_FILE = "report-v1.schema.json"
 
 
 def render(report: Report) -> str:
@@ -93,3 +95,10 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="replace")
     return str(value)
+
+
+def schema_text() -> str:
+    """The JSON Schema of `probe-report/1`, as shipped in the package."""
+    from importlib import resources
+
+    return resources.files("probe").joinpath("schemas", SCHEMA_FILE).read_text(encoding="utf-8")
