@@ -177,7 +177,9 @@ def judge(report: dict[str, Any], expectations: Sequence[Expectation], outcome: 
             if failed:
                 outcome.expected_ok += 1
             else:
-                said = "; ".join(_words(r) for r in seen[:2]) or "no result for it"
+                elsewhere = [r for r in results if r.get("check") == exp.check and r not in seen]
+                said = ("; ".join(_words(r) for r in seen[:2]) or
+                        "; ".join(f"elsewhere: {_words(r)}" for r in elsewhere[:2]) or "no result for it")
                 outcome.problems.append(f"MISSED {exp.label()} must fail ({exp.why.splitlines()[0]}) — probe: {said}")
         else:
             outcome.traps_total += 1
