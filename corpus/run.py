@@ -140,6 +140,14 @@ def _words(result: dict[str, Any]) -> str:
     return f"{result.get('status')} at {result.get('location')}: {detail[:300]}"
 
 
+def _common_tail(a: str, b: str) -> int:
+    """How many characters two locations share at their end."""
+    n = 0
+    while n < min(len(a), len(b)) and a[-1 - n] == b[-1 - n]:
+        n += 1
+    return n
+
+
 def read_reports(out: Path, outcome: Outcome) -> dict[str, Any] | None:
     """Every format must exist and parse; returns the JSON report."""
     report: dict[str, Any] | None = None
@@ -177,7 +185,9 @@ def judge(report: dict[str, Any], expectations: Sequence[Expectation], outcome: 
             if failed:
                 outcome.expected_ok += 1
             else:
-                elsewhere = [r for r in results if r.get("check") == exp.check and r not in seen]
+                # Closest first: a location whose end matches the expected one is the same route, redacted or moved.
+                elsewhere = sorted((r for r in results if r.get("check") == exp.check and r not in seen),
+                                   key=lambda r: -_common_tail(str(r.get("location")), exp.location or ""))
                 said = ("; ".join(_words(r) for r in seen[:2]) or
                         "; ".join(f"elsewhere: {_words(r)}" for r in elsewhere[:2]) or "no result for it")
                 outcome.problems.append(f"MISSED {exp.label()} must fail ({exp.why.splitlines()[0]}) — probe: {said}")
@@ -206,9 +216,12 @@ def scan(probe: Path, ctx: Context, deployment: Deployment, mode: str, expectati
         try:
             outcome.exit_code = proc.wait(timeout=SCAN_TIMEOUT_S)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
             outcome.problems.append(f"probe did not finish within {SCAN_TIMEOUT_S:.0f} s")
+        finally:
+            # Also on Ctrl-C/SIGTERM: the scan runs in its own session, so nothing else would stop it.
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
     outcome.seconds = time.monotonic() - started
     stderr_text = (out / "stderr.txt").read_text(encoding="utf-8", errors="replace")
     if TRACEBACK in stderr_text:
@@ -293,10 +306,10 @@ def print_summary(outcomes: Sequence[Outcome], install_times: dict[str, float], 
     problems = [(o, p) for o in outcomes for p in o.problems]
     for outcome, problem in problems:
         print(f"PROBLEM {outcome.app}/{outcome.setup}/{outcome.mode}: {problem}")
-    header = f"{'app':<10} {'setup':<14} {'mode':<8} {'exit':>4} {'reqs':>5} {'secs':>5} {'expected':>9} {'traps':>7} problems"
+    header = f"{'app':<13} {'setup':<14} {'mode':<8} {'exit':>4} {'reqs':>5} {'secs':>5} {'expected':>9} {'traps':>7} problems"
     print("\n" + header + "\n" + "-" * len(header))
     for o in outcomes:
-        print(f"{o.app:<10} {o.setup:<14} {o.mode:<8} {o.exit_code if o.exit_code is not None else '-':>4} "
+        print(f"{o.app:<13} {o.setup:<14} {o.mode:<8} {o.exit_code if o.exit_code is not None else '-':>4} "
               f"{o.requests if o.requests is not None else '-':>5} {o.seconds:>5.0f} "
               f"{f'{o.expected_ok}/{o.expected_total}':>9} {f'{o.traps_ok}/{o.traps_total}':>7} {len(o.problems)}")
     installs = ", ".join(f"{name} {secs:.0f} s" for name, secs in install_times.items())
