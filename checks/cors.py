@@ -27,10 +27,12 @@ from urllib.parse import urlsplit
 from pydantic import field_validator
 
 from probe.config import Section
-from probe.context import CheckContext
+from probe.context import CheckContext, MemoKey
 from probe.http import HttpError, Response
 from probe.model import Confidence, Result, Severity
-from probe.registry import check
+from probe.registry import Family, check
+
+FAMILY = Family(group="cross-origin", unlock="set [cors] trusted_origins to the https:// origins of your own front ends")
 
 MAX_ROUTES = 8
 MAX_GROUPS = 3
@@ -279,7 +281,7 @@ async def _account(ctx: CheckContext) -> tuple[str | None, str | None]:
 
 
 async def _sweep(ctx: CheckContext) -> Sweep:
-    settings: CorsSettings = ctx.section("cors")
+    settings = ctx.section(CorsSettings)
     trusted = settings.trusted_origins
     account, account_problem = await _account(ctx)
     prober = _Prober(ctx, account)
@@ -335,8 +337,11 @@ async def _sweep(ctx: CheckContext) -> Sweep:
     )
 
 
+SWEEP: MemoKey[Sweep] = MemoKey("cors:sweep")
+
+
 async def _get_sweep(ctx: CheckContext) -> Sweep:
-    return await ctx.memo.get("cors:sweep", lambda: _sweep(ctx))
+    return await ctx.memo.get(SWEEP, lambda: _sweep(ctx))
 
 
 def _unprobed(ctx: CheckContext, sweep: Sweep, what: str = "") -> Result:

@@ -9,7 +9,9 @@ from probe.context import CheckContext
 from probe.http import Response
 from probe.model import Result, Severity
 from probe.parsing import has_version, parse_csp, parse_hsts, parse_set_cookie
-from probe.registry import check
+from probe.registry import Family, check
+
+FAMILY = Family(group="cross-origin")
 
 MDN = "https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/"
 OWASP_HEADERS = "https://cheatsheetseries.owasp.org/cheatsheets/HTTP_Headers_Cheat_Sheet.html"
@@ -35,6 +37,7 @@ def _excerpt(page: Response, *names: str) -> dict[str, object]:
 
 
 @check(
+    group="transport",
     id="headers.hsts",
     title="Strict-Transport-Security on HTTPS",
     severity=Severity.MEDIUM,
@@ -285,6 +288,7 @@ async def cookie_flags(ctx: CheckContext) -> list[Result]:
 
 
 @check(
+    group="configuration",
     id="headers.version-disclosure",
     title="Server and framework versions are not announced",
     severity=Severity.LOW,

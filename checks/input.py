@@ -1,14 +1,16 @@
 """Bad input that crashes the application. Passive: it reads the error-provoking pass of the debug family
-(`checks.debug.trigger_pass`, shared through `ctx.memo`), so it adds no request of its own."""
+(`probe.checks.debug.triggers.trigger_pass`, shared through `ctx.memo`), so it adds no request of its own."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from probe.checks.debug import CRASH_STATUSES, Outcome, trigger_pass
+from probe.checks.debug.triggers import CRASH_STATUSES, Outcome, trigger_pass
 from probe.context import CheckContext
 from probe.model import Result, Severity
-from probe.registry import check
+from probe.registry import Family, check
+
+FAMILY = Family(group="errors")
 
 
 @check(

@@ -25,10 +25,16 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 
 from probe.config import Section
-from probe.context import CheckContext
+from probe.context import CheckContext, MemoKey
+from probe.guards import Skip
 from probe.http import BackedOff, HttpError, Response
 from probe.model import Confidence, Result, Severity
-from probe.registry import check
+from probe.registry import Family, check
+
+FAMILY = Family(
+    group="abuse",
+    unlock="add [[rate_limit]] with your log-in path and run with --mode active (staging, or with consent)",
+)
 
 DEFAULT_ATTEMPTS = 25
 MAX_ATTEMPTS = 200
@@ -277,7 +283,7 @@ def _default_body(kind: str) -> dict[str, str]:
 
 
 async def endpoints(ctx: CheckContext) -> list[Endpoint]:
-    configured: list[RateLimitTarget] = list(ctx.section("rate_limit"))
+    configured = ctx.sections(RateLimitTarget)
     if configured:
         out: list[Endpoint] = []
         for t in configured:
@@ -333,16 +339,19 @@ async def _first_burst(ctx: CheckContext, endpoint: Endpoint) -> Burst:
     async def run() -> Burst:
         return await burst(ctx, endpoint, endpoint.username or _made_up_user(), endpoint.attempts)
 
-    return await ctx.memo.get(f"ratelimit:burst:{endpoint.key}", run)
+    return await ctx.memo.get(MemoKey[Burst](f"ratelimit:burst:{endpoint.key}"), run)
+
+
+PLAN: MemoKey[tuple[list[Endpoint], dict[str, asyncio.Lock]]] = MemoKey("ratelimit:plan")
 
 
 async def _endpoints_and_locks(ctx: CheckContext) -> tuple[list[Endpoint], dict[str, asyncio.Lock]]:
-    return await ctx.memo.get("ratelimit:plan", lambda: _plan(ctx))
-
-
-def _no_endpoint(ctx: CheckContext) -> Result:
-    return ctx.skip(ctx.location, "no login, sign-up, password-reset, OTP or magic-link endpoint was found: add "
-                    "[[rate_limit]] path = \"/api/login\" (with its json or form body) to probe.toml")
+    """The endpoints to burst and a lock per endpoint; Skip when there is none."""
+    found, locks = await ctx.memo.get(PLAN, lambda: _plan(ctx))
+    if not found:
+        raise Skip("no login, sign-up, password-reset, OTP or magic-link endpoint was found: add [[rate_limit]] path = "
+                   "\"/api/login\" (with its json or form body) to probe.toml")
+    return found, locks
 
 
 def _who(burst: Burst) -> str:
@@ -384,8 +393,6 @@ def _burst_evidence(found: Burst) -> dict[str, Any]:
 )
 async def missing(ctx: CheckContext) -> list[Result]:
     found_endpoints, _ = await _endpoints_and_locks(ctx)
-    if not found_endpoints:
-        return [_no_endpoint(ctx)]
     results: list[Result] = []
     for endpoint in found_endpoints:
         found = await _first_burst(ctx, endpoint)
@@ -434,8 +441,6 @@ def _spoofed(headers: tuple[str, ...], counter: list[int]) -> dict[str, str]:
 )
 async def bypass_header(ctx: CheckContext) -> list[Result]:
     found_endpoints, locks = await _endpoints_and_locks(ctx)
-    if not found_endpoints:
-        return [_no_endpoint(ctx)]
     results: list[Result] = []
     counter = [secrets.randbelow(200)]
     for endpoint in found_endpoints:
@@ -505,8 +510,6 @@ async def _try_bypass(ctx: CheckContext, found: Burst, location: str, counter: l
 )
 async def lockout_enumeration(ctx: CheckContext) -> list[Result]:
     found_endpoints, locks = await _endpoints_and_locks(ctx)
-    if not found_endpoints:
-        return [_no_endpoint(ctx)]
     results: list[Result] = []
     for endpoint in found_endpoints:
         location = ctx.http.url(endpoint.path)

@@ -22,11 +22,17 @@ from urllib.parse import urljoin, urlsplit
 from pydantic import Field, field_validator, model_validator
 
 from probe.config import Section
-from probe.context import CheckContext
+from probe.context import CheckContext, MemoKey
+from probe.guards import Skip, Unavailable
 from probe.handshake import Certificate, ClientCannotOffer, Peer, host_matches, offers, parse_certificate, peer
 from probe.http import RequestFailed, Response
 from probe.model import Result, Severity
-from probe.registry import check
+from probe.registry import Family, check
+
+FAMILY = Family(
+    group="transport",
+    unlock="scan the https:// address users visit (a plain-HTTP or loopback target has no certificate to check)",
+)
 
 MOZILLA_TLS = "https://wiki.mozilla.org/Security/Server_Side_TLS"
 SSL_CONFIG = "https://ssl-config.mozilla.org/"
@@ -80,33 +86,33 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}/"
 
 
-async def _https_url(ctx: CheckContext) -> tuple[str | None, str]:
+async def _https_url(ctx: CheckContext) -> str:
     """The HTTPS origin to inspect: the target's, or where a plain-HTTP target's page ended up."""
     target = ctx.target or ""
     if urlsplit(target).scheme == "https":
-        return _origin(target), ""
+        return _origin(target)
     page = await ctx.surface.page()
     if urlsplit(page.url).scheme == "https":
-        return _origin(page.url), ""
-    return None, "the target is served over plain HTTP and does not redirect to HTTPS (see tls.no-https-redirect)"
+        return _origin(page.url)
+    raise Skip("the target is served over plain HTTP and does not redirect to HTTPS (see tls.no-https-redirect)")
 
 
-async def _inspect(ctx: CheckContext) -> Inspected | str:
-    url, why = await _https_url(ctx)
-    if url is None:
-        return why
+async def _inspect(ctx: CheckContext) -> Inspected:
+    url = await _https_url(ctx)
     seen = await peer(ctx.http, url, ctx.settings.ca_bundle)
     if not seen.certificate:
-        return f"the server at {seen.host}:{seen.port} presented no certificate"
+        raise Skip(f"the server at {seen.host}:{seen.port} presented no certificate")
     return Inspected(url=url, peer=seen, cert=parse_certificate(seen.certificate))
 
 
-async def _inspected(ctx: CheckContext) -> Inspected | Result:
-    got = await ctx.memo.get("tls:peer", lambda: _inspect(ctx))
-    if isinstance(got, str):
-        return ctx.skip(ctx.location, got)
+PEER: MemoKey[Inspected] = MemoKey("tls:peer")
+
+
+async def _inspected(ctx: CheckContext) -> Inspected:
+    """The target's certificate, handshaken once per run; Skip without HTTPS, Unavailable when it cannot be read."""
+    got = await ctx.memo.get(PEER, lambda: _inspect(ctx))
     if got.cert.error:
-        return ctx.error(got.url, f"the certificate could not be read: {got.cert.error}")
+        raise Unavailable(f"the certificate could not be read: {got.cert.error}", got.url)
     return got
 
 
@@ -161,8 +167,6 @@ def _day(when: datetime) -> str:
 )
 async def expired(ctx: CheckContext) -> list[Result]:
     found = await _inspected(ctx)
-    if isinstance(found, Result):
-        return [found]
     c, now = found.cert, datetime.now(UTC)
     if c.not_after is None or c.not_before is None:
         return [ctx.error(found.url, "the certificate's validity dates could not be read")]
@@ -190,9 +194,7 @@ async def expired(ctx: CheckContext) -> list[Result]:
 )
 async def expiring(ctx: CheckContext) -> list[Result]:
     found = await _inspected(ctx)
-    if isinstance(found, Result):
-        return [found]
-    settings: TlsSettings = ctx.section("tls")
+    settings = ctx.section(TlsSettings)
     c, now = found.cert, datetime.now(UTC)
     if c.not_after is None:
         return [ctx.error(found.url, "the certificate's expiry date could not be read")]
@@ -223,8 +225,6 @@ async def expiring(ctx: CheckContext) -> list[Result]:
 )
 async def hostname(ctx: CheckContext) -> list[Result]:
     found = await _inspected(ctx)
-    if isinstance(found, Result):
-        return [found]
     host, c = found.peer.host, found.cert
     if host_matches(c, host):
         return [ctx.passed(found.url, f"The certificate covers {host}.")]
@@ -250,8 +250,6 @@ async def hostname(ctx: CheckContext) -> list[Result]:
 )
 async def untrusted(ctx: CheckContext) -> list[Result]:
     found = await _inspected(ctx)
-    if isinstance(found, Result):
-        return [found]
     p = found.peer
     if p.trusted:
         return [ctx.passed(found.url, f"The chain verifies against {p.trust_store}.")]
@@ -276,8 +274,6 @@ async def untrusted(ctx: CheckContext) -> list[Result]:
 )
 async def weak_key(ctx: CheckContext) -> list[Result]:
     found = await _inspected(ctx)
-    if isinstance(found, Result):
-        return [found]
     c = found.cert
     floor = MIN_BITS.get(c.key_type)
     if floor is None or c.key_bits is None:
@@ -302,8 +298,6 @@ async def weak_key(ctx: CheckContext) -> list[Result]:
 )
 async def weak_signature(ctx: CheckContext) -> list[Result]:
     found = await _inspected(ctx)
-    if isinstance(found, Result):
-        return [found]
     algorithm = found.cert.signature_hash
     if algorithm == "unknown":
         return [ctx.error(found.url, "the certificate's signature algorithm is not one this build recognises")]
@@ -331,9 +325,7 @@ async def weak_signature(ctx: CheckContext) -> list[Result]:
     needs_page=False,
 )
 async def old_protocol(ctx: CheckContext) -> list[Result]:
-    url, why = await _https_url(ctx)
-    if url is None:
-        return [ctx.skip(ctx.location, why)]
+    url = await _https_url(ctx)
     accepted: list[str] = []
     refused: dict[str, str] = {}
     untested: list[str] = []
@@ -395,7 +387,7 @@ def _is_loopback(host: str) -> bool:
 async def no_https_redirect(ctx: CheckContext) -> list[Result]:
     target = ctx.target or ""
     parts = urlsplit(target)
-    settings: TlsSettings = ctx.section("tls")
+    settings = ctx.section(TlsSettings)
     if parts.scheme == "http" and settings.http_url is None and _is_loopback(parts.hostname or ""):
         return [ctx.skip(target, "the target is plain HTTP on a loopback address (a local or CI run), where HTTPS is "
                                  "the job of the proxy or platform in front of the app: scan the deployed URL, or set "

@@ -2,26 +2,23 @@
 failed / accepted / could not run / not run / passed, with the exact reason and what unlocks it.
 
 Built from a finished `Report` plus the check metadata to list (the whole registry for `probe checklist`,
-`report.checks` for a report rendered on its own). Groups come from the plain tables below: a family maps
-to a group, a few single ids are placed elsewhere, and a family no table names lands in "Other checks",
-so a family added later shows up without touching this file.
+`report.checks` for a report rendered on its own). Each check names its group and its unlock hint in its own
+metadata (its family's `FAMILY`, see `probe.registry.Family`); a check whose group is none of `GROUPS` lands in
+"Other checks". Its renderings are in `probe.reporters` (checklist: text and Markdown; html).
 """
 
 from __future__ import annotations
 
-import html
 import re
 import typing
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from types import ModuleType
-from typing import Any
 
-from probe.model import CheckInfo, Report, Result, Severity, Status, sort_key
+from probe.model import PRECONDITION, CheckInfo, Report, Result, Severity, Status, sort_key
 
 if typing.TYPE_CHECKING:
-    from probe.registry import Registry
+    pass
 
 
 @dataclass(frozen=True)
@@ -44,40 +41,6 @@ GROUPS = (
 )
 OTHER = Group("other", "Other checks", "Checks from families this checklist does not group yet.")
 
-FAMILY_GROUPS: Mapping[str, str] = {
-    "env": "configuration",
-    "secrets": "configuration",
-    "debug": "errors",
-    "input": "errors",
-    "cors": "cross-origin",
-    "headers": "cross-origin",
-    "ratelimit": "abuse",
-    "auth": "authorization",
-    "idor": "authorization",
-    "baas": "authorization",
-    "webhook": "webhooks",
-    "tls": "transport",
-    "dns": "dns",
-}
-# Checks whose family sits in one group but whose risk belongs to another.
-CHECK_GROUPS: Mapping[str, str] = {
-    "headers.hsts": "transport",
-    "headers.version-disclosure": "configuration",
-}
-
-# What to add to probe.toml (or which flag to give) so a family's checks can run. A family missing here
-# gets a hint derived from the config sections its module declares.
-UNLOCKS: Mapping[str, str] = {
-    "env": "set [env] manifest (your .env.example) and deployed (dotenv:PATH, process, vercel:APP, heroku:APP ...)",
-    "secrets": "scan the deployed site (the page, its scripts and source maps are what is checked)",
-    "auth": "add [login] and an [accounts.NAME] with a control request, so signed-in routes can be compared",
-    "idor": "add two [accounts.NAME] (with [login]) and [[resources]] with a path containing {id} to test IDOR",
-    "ratelimit": "add [[rate_limit]] with your log-in path and run with --mode active (staging, or with consent)",
-    "webhook": 'add [[webhooks]] with path, provider and secret = "${..._WEBHOOK_SECRET}", and run with --mode active',
-    "cors": "set [cors] trusted_origins to the https:// origins of your own front ends",
-    "tls": "scan the https:// address users visit (a plain-HTTP or loopback target has no certificate to check)",
-    "dns": "scan your real host name (a loopback or IP target has no DNS records to check)",
-}
 NOT_SELECTED = "not selected for this run (--only, --skip or --profile left it out)"
 NO_RESULT = "no result: the run ended before this check finished (see the notes)"
 MAX_REASONS = 5
@@ -137,40 +100,14 @@ class Checklist:
         return not self.report.gate_failures(self.fail_on, self.allow_errors)
 
 
-def group_of(check_id: str) -> str:
-    return CHECK_GROUPS.get(check_id) or FAMILY_GROUPS.get(check_id.split(".", 1)[0], OTHER.key)
-
-
-def section_hints(registry: Registry) -> dict[str, str]:
-    """A hint per check id from the config sections its module declares: `[[webhooks]]`, `[cors]`."""
-    modules = {m.__name__: m for m in registry.modules}
-    out: dict[str, str] = {}
-    for spec in registry.specs:
-        tables = _tables(modules.get(spec.module))
-        if tables:
-            out[spec.id] = f"configure {' and '.join(tables)} in probe.toml (see `probe explain {spec.id}`)"
-    return out
-
-
-def _tables(module: ModuleType | None) -> list[str]:
-    declared: Mapping[str, Any] = getattr(module, "CONFIG_SECTIONS", {}) if module else {}
-    out = []
-    for name, annotation in declared.items():
-        origin = typing.get_origin(annotation)
-        out.append(f"[[{name}]]" if origin in (list, tuple) else f"[{name}.NAME]" if origin is dict else f"[{name}]")
-    return out
-
-
 def build(
     report: Report,
     infos: Iterable[CheckInfo] | None = None,
     *,
-    hints: Mapping[str, str] | None = None,
     fail_on: Severity = Severity.HIGH,
     allow_errors: bool = False,
 ) -> Checklist:
-    """The checklist of `infos` (default: the checks the report ran). `hints` adds per-id unlock hints
-    (see `section_hints`) for families `UNLOCKS` does not cover."""
+    """The checklist of `infos` (default: the checks the report ran), each under the group its metadata names."""
     listed = {i.id: i for i in (report.checks if infos is None else infos)}
     for info in report.checks:
         listed.setdefault(info.id, info)
@@ -181,8 +118,9 @@ def build(
     items: dict[str, list[Item]] = {}
     for check_id in sorted(listed):
         info = listed[check_id]
-        item = _item(info, sorted(by_check.get(check_id, []), key=sort_key), check_id in selected, hints or {})
-        items.setdefault(group_of(check_id), []).append(item)
+        item = _item(info, sorted(by_check.get(check_id, []), key=sort_key), check_id in selected)
+        known = any(group.key == info.group for group in GROUPS)
+        items.setdefault(info.group if known else OTHER.key, []).append(item)
     sections = tuple(
         Section(group, tuple(sorted(items[group.key], key=_item_order)))
         for group in (*GROUPS, OTHER)
@@ -198,8 +136,8 @@ def _item_order(item: Item) -> tuple[int, int, str]:
     return (_ITEM_ORDER[item.status], -item.info.severity.rank, item.info.id)
 
 
-def _item(info: CheckInfo, results: Sequence[Result], selected: bool, hints: Mapping[str, str]) -> Item:
-    unlock = UNLOCKS.get(info.family) or hints.get(info.id, "")
+def _item(info: CheckInfo, results: Sequence[Result], selected: bool) -> Item:
+    unlock = info.unlock
     if not selected:
         return Item(info, ItemStatus.NOT_RUN, (NOT_SELECTED,))
     if not results:
@@ -223,8 +161,10 @@ def _item(info: CheckInfo, results: Sequence[Result], selected: bool, hints: Map
         status = ItemStatus.PASSED
     else:
         status = ItemStatus.NOT_RUN
-    if status is not ItemStatus.NOT_RUN or any(_NAMES_CONFIG.search(r) for r in reasons):
-        # Most checks' reasons already name the table or flag that unlocks them; the hint is for the rest.
+    unmet = all(r.kind == PRECONDITION for r in skips) and not errors
+    if status is not ItemStatus.NOT_RUN or not unmet or any(_NAMES_CONFIG.search(r) for r in reasons):
+        # The hint is true only for a check that did not run for want of configuration: not for one that ran and
+        # could not test (a CSRF refusal, a 404), and most reasons already name the table or flag themselves.
         unlock = ""
     return Item(info, status, reasons, findings, unlock)
 
@@ -234,95 +174,3 @@ def _reasons(results: Sequence[Result]) -> tuple[str, ...]:
     if len(seen) > MAX_REASONS:
         seen = [*seen[:MAX_REASONS], f"… and {len(seen) - MAX_REASONS} more (see the JSON report)"]
     return tuple(seen)
-
-
-# --- text renderings (the HTML one is probe.reporters.html) ------------------------------------------------
-
-MARKERS = {
-    ItemStatus.FAILED: "✗",
-    ItemStatus.ERROR: "!",
-    ItemStatus.NOT_RUN: "-",
-    ItemStatus.ACCEPTED: "~",
-    ItemStatus.PASSED: "✓",
-}
-_MD_SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\`*_[]|~#"})
-
-
-def headline(checklist: Checklist) -> str:
-    c = checklist
-    return (
-        f"{c.count(ItemStatus.FAILED)} failed · {c.count(ItemStatus.ERROR)} could not run · "
-        f"{c.count(ItemStatus.NOT_RUN)} not run · {c.count(ItemStatus.ACCEPTED)} accepted · "
-        f"{c.count(ItemStatus.PASSED)} passed"
-    )
-
-
-def verdict(checklist: Checklist) -> str:
-    if checklist.report.interrupted:
-        return "INCOMPLETE: the run was interrupted"
-    if checklist.ready:
-        return f"READY: nothing at {checklist.fail_on.value} or worse"
-    blocked = f"NOT READY: failures at {checklist.fail_on.value} or worse"
-    return blocked if checklist.allow_errors else blocked + ", or checks that could not run"
-
-
-def render_text(checklist: Checklist) -> str:
-    """Plain text for a terminal or a file: no colour, and every string from the target made printable."""
-    report = checklist.report
-    lines = [
-        f"probe pre-launch checklist · {printable(report.target)} · {report.mode.value} · {report.requests_sent} requests",
-        headline(checklist),
-    ]
-    for section in checklist.sections:
-        lines += ["", f"{section.group.title.upper()}: {section.group.question}"]
-        for item in section.items:
-            lines.append(f"  {MARKERS[item.status]} {item.status.value:<13} {item.info.id}  {item.info.title}")
-            for f in item.findings:
-                lines.append(f"      at {printable(f.location)}: {printable(f.detail)}")
-                if f.suppression:
-                    lines.append(f"      accepted: {printable(f.suppression)}")
-            if item.status is ItemStatus.FAILED:
-                lines.append(f"      fix: {printable(item.findings[0].remediation)}")
-            lines += [f"      why: {printable(r)}" for r in item.reasons]
-            if item.unlock:
-                lines.append(f"      to run it: {item.unlock}")
-    lines += ["", *(f"note: {printable(n)}" for n in report.notes), verdict(checklist)]
-    return "\n".join(lines) + "\n"
-
-
-def render_markdown(checklist: Checklist) -> str:
-    report = checklist.report
-    lines = [
-        "# Pre-launch checklist",
-        "",
-        f"**Target** {_md(report.target)} · **mode** {report.mode.value} · "
-        f"**{report.requests_sent}** requests · probe {_md(report.tool_version)}",
-        "",
-        f"**{verdict(checklist)}** · {headline(checklist)}",
-    ]
-    for section in checklist.sections:
-        lines += ["", f"## {section.group.title}", "", f"_{section.group.question}_", ""]
-        for item in section.items:
-            box = "x" if item.status in (ItemStatus.PASSED, ItemStatus.ACCEPTED) else " "
-            lines.append(f"- [{box}] **{item.status.value}** `{item.info.id}` {_md(item.info.title)}")
-            for f in item.findings:
-                accepted = f" (accepted: {_md(f.suppression)})" if f.suppression else ""
-                lines.append(f"  - {f.severity.value} at {_md(f.location)}: {_md(f.detail)}{accepted}")
-            if item.status is ItemStatus.FAILED:
-                lines.append(f"  - fix: {_md(item.findings[0].remediation)}")
-            lines += [f"  - why: {_md(r)}" for r in item.reasons]
-            if item.unlock:
-                lines.append(f"  - to run it: {_md(item.unlock)}")
-    if report.notes:
-        lines += ["", "## Notes", "", *(f"- {_md(n)}" for n in report.notes)]
-    return "\n".join(lines) + "\n"
-
-
-def printable(text: str) -> str:
-    """One line with no control characters: a hostile page cannot move the cursor or recolour a terminal."""
-    return "".join(ch if ch.isprintable() else " " for ch in " ".join(text.split()))
-
-
-def _md(text: str) -> str:
-    """HTML-escaped (GitHub renders raw HTML in Markdown) and with the characters that open Markdown syntax escaped."""
-    return html.escape(printable(text), quote=False).translate(_MD_SPECIAL)

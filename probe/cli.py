@@ -5,12 +5,15 @@ Imports are lazy: `probe --version` and `probe --help` must not pay for httpx, p
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import sys
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -104,69 +107,128 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     raise typer.Exit(code)
 
 
+# --- the scanning options: declared once, taken by every command that scans --------------------------------------
+
+FORMATS_HELP = "console, json, sarif, junit, markdown, html; FMT=PATH writes a file (repeatable)."
+SCAN_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
+    ("url", Annotated[str | None, typer.Argument(help="Base URL to scan (default: `target` from the config).")], None),
+    ("config", Annotated[Path | None, typer.Option(
+        "--config", "-c", help="probe.toml (default: ./probe.toml or [tool.probe] in pyproject.toml).")], None),
+    ("mode", Annotated[ModeOpt | None, typer.Option(
+        help="passive: safe, low-volume requests. active: adds bursts, cross-account requests and webhook posts.")], None),
+    ("only", Annotated[list[str] | None, typer.Option(
+        "--only", help="Run only these check ids or families (repeatable, comma-separated).")], None),
+    ("skip", Annotated[list[str] | None, typer.Option("--skip", help="Do not run these check ids or families.")], None),
+    ("profile", Annotated[str | None, typer.Option(
+        "--profile", help="Named settings, e.g. smoke: passive, <= 60 requests (flags still win).")], None),
+    ("fail_on", Annotated[SeverityOpt | None, typer.Option(
+        "--fail-on", help="Exit 1 on a failure at or above this severity [default: high].")], None),
+    ("max_requests", Annotated[int | None, typer.Option(
+        "--max-requests", min=1, help="Request budget for the whole run [default: 400].")], None),
+    ("rate", Annotated[str | None, typer.Option("--rate", help="Requests per second ceiling, e.g. 10/s [default: 20/s].")],
+     None),
+    ("timeout", Annotated[float | None, typer.Option("--timeout", min=0.1, help="Seconds per request [default: 10].")], None),
+    ("max_duration", Annotated[float | None, typer.Option(
+        "--max-duration", min=1, help="Seconds for the whole run [default: 300].")], None),
+    ("allow_errors", Annotated[bool, typer.Option(
+        "--allow-errors", help="Do not fail the gate on checks that could not run (errors).")], False),
+    ("env_file", Annotated[Path | None, typer.Option(
+        "--env-file", help="dotenv file for ${VAR} in the config [default: .env beside it].")], None),
+    ("ca_bundle", Annotated[Path | None, typer.Option("--ca-bundle", help="PEM file of CAs to trust for the target.")], None),
+    ("resolver", Annotated[str | None, typer.Option(
+        "--resolver", help="DNS resolver IP[:PORT] for the dns checks [default: the system's].")], None),
+    ("verbose", Annotated[bool, typer.Option(
+        "--verbose", "-v", help="Log every request (secrets masked) and show evidence.")], False),
+)
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    """What the user asked of a run, from the shared scanning flags (each None or empty when not given)."""
+
+    url: str | None = None
+    config: Path | None = None
+    mode: str | None = None
+    only: tuple[str, ...] = ()
+    skip: tuple[str, ...] = ()
+    profile: str | None = None
+    fail_on: str | None = None
+    max_requests: int | None = None
+    rate: float | None = None
+    timeout: float | None = None
+    max_duration: float | None = None
+    allow_errors: bool = False
+    env_file: Path | None = None
+    ca_bundle: Path | None = None
+    resolver: str | None = None
+    verbose: bool = False
+    # Sections set from a command's own flags (`probe env --manifest`), merged under the file like other flags.
+    sections: Mapping[str, object] = field(default_factory=dict)
+
+    @classmethod
+    def from_flags(cls, flags: Mapping[str, Any]) -> ScanOptions:
+        """Raises UsageError for a flag value typer cannot check (--rate)."""
+        mode, fail_on = flags["mode"], flags["fail_on"]
+        return cls(
+            url=flags["url"], config=flags["config"], mode=mode.value if mode else None,
+            only=tuple(_split(flags["only"])), skip=tuple(_split(flags["skip"])), profile=flags["profile"],
+            fail_on=fail_on.value if fail_on else None, max_requests=flags["max_requests"],
+            rate=parse_rate(flags["rate"]), timeout=flags["timeout"], max_duration=flags["max_duration"],
+            allow_errors=flags["allow_errors"], env_file=flags["env_file"], ca_bundle=flags["ca_bundle"],
+            resolver=flags["resolver"], verbose=flags["verbose"],
+        )
+
+    def overrides(self) -> dict[str, object]:
+        """Config keys from the flags; None means not given, so the file's value (or a profile's) stands."""
+        return {
+            "mode": self.mode,
+            "fail_on": self.fail_on,
+            "max_requests": self.max_requests,
+            "rate": self.rate,
+            "timeout": self.timeout,
+            "max_duration": self.max_duration,
+            "allow_errors": True if self.allow_errors else None,
+            "ca_bundle": str(self.ca_bundle) if self.ca_bundle else None,
+            "dns": {"resolver": self.resolver} if self.resolver else None,
+            **self.sections,
+        }
+
+
+def scanning(fn: Callable[..., None]) -> Callable[..., None]:
+    """A command that scans: typer sees the shared scanning options first, then the command's own parameters;
+    the command receives them as one `ScanOptions` (its first parameter) plus its own."""
+    own = list(inspect.signature(fn, eval_str=True).parameters.values())[1:]
+    shared = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+              for name, annotation, default in SCAN_OPTIONS]
+
+    @functools.wraps(fn)
+    def command(**values: Any) -> None:
+        flags = {name: values.pop(name) for name, _, _ in SCAN_OPTIONS}
+        try:
+            options = ScanOptions.from_flags(flags)
+        except UsageError as exc:
+            fail(str(exc))
+        fn(options, **values)
+
+    del command.__wrapped__  # typer must read the composed signature, not fn's
+    params = [*shared, *(p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own)]
+    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in params}
+    return command
+
+
 @app.command()
+@scanning
 def scan(
-    url: Annotated[str | None, typer.Argument(help="Base URL to scan (default: `target` from the config).")] = None,
-    config: Annotated[
-        Path | None, typer.Option("--config", "-c", help="probe.toml (default: ./probe.toml or [tool.probe] in pyproject.toml).")
-    ] = None,
-    mode: Annotated[
-        ModeOpt | None,
-        typer.Option(help="passive: safe, low-volume requests. active: adds bursts, cross-account requests and webhook posts."),
-    ] = None,
-    only: Annotated[
-        list[str] | None, typer.Option("--only", help="Run only these check ids or families (repeatable, comma-separated).")
-    ] = None,
-    skip: Annotated[list[str] | None, typer.Option("--skip", help="Do not run these check ids or families.")] = None,
-    fail_on: Annotated[
-        SeverityOpt | None, typer.Option("--fail-on", help="Exit 1 on a failure at or above this severity [default: high].")
-    ] = None,
-    formats: Annotated[
-        list[str] | None,
-        typer.Option("--format", "-f", help="console, json, sarif, junit, markdown, html; FMT=PATH writes a file (repeatable)."),
-    ] = None,
-    profile: Annotated[
-        str | None, typer.Option("--profile", help="Named settings, e.g. smoke: passive, <= 60 requests (flags still win).")
-    ] = None,
-    max_requests: Annotated[
-        int | None, typer.Option("--max-requests", min=1, help="Request budget for the whole run [default: 400].")
-    ] = None,
-    rate: Annotated[str | None, typer.Option("--rate", help="Requests per second ceiling, e.g. 10/s [default: 20/s].")] = None,
-    timeout: Annotated[float | None, typer.Option("--timeout", min=0.1, help="Seconds per request [default: 10].")] = None,
-    max_duration: Annotated[
-        float | None, typer.Option("--max-duration", min=1, help="Seconds for the whole run [default: 300].")
-    ] = None,
-    allow_errors: Annotated[
-        bool, typer.Option("--allow-errors", help="Do not fail the gate on checks that could not run (errors).")
-    ] = False,
-    env_file: Annotated[
-        Path | None, typer.Option("--env-file", help="dotenv file for ${VAR} in the config [default: .env beside it].")
-    ] = None,
-    ca_bundle: Annotated[Path | None, typer.Option("--ca-bundle", help="PEM file of CAs to trust for the target.")] = None,
-    resolver: Annotated[
-        str | None, typer.Option("--resolver", help="DNS resolver IP[:PORT] for the dns checks [default: the system's].")
-    ] = None,
-    verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Log every request (secrets masked) and show evidence.")
-    ] = False,
+    options: ScanOptions,
+    formats: Annotated[list[str] | None, typer.Option("--format", "-f", help=FORMATS_HELP)] = None,
 ) -> None:
     """Scan a URL and report what an attacker or a confused user would find."""
     try:
         outputs = parse_formats(formats or [])
-        overrides = {
-            "mode": mode.value if mode else None,
-            "fail_on": fail_on.value if fail_on else None,
-            "max_requests": max_requests,
-            "rate": parse_rate(rate),
-            "timeout": timeout,
-            "max_duration": max_duration,
-            "allow_errors": True if allow_errors else None,
-            "ca_bundle": str(ca_bundle) if ca_bundle else None,
-            "dns": {"resolver": resolver} if resolver else None,
-        }
     except UsageError as exc:
         fail(str(exc))
-    _run_scan(url, config, overrides, _split(only), _split(skip), outputs, env_file, verbose, environ=None, profile=profile)
+    _run_scan(options, outputs)
 
 
 # What a command does with the finished report: (report, settings, complete). `complete` is False when the
@@ -175,17 +237,10 @@ Writer = Callable[["Report", "Settings", bool], None]
 
 
 def _run_scan(
-    url: str | None,
-    config: Path | None,
-    overrides: Mapping[str, object],
-    only: list[str],
-    skip: list[str],
+    options: ScanOptions,
     outputs: list[tuple[str, str | None]],
-    env_file: Path | None,
-    verbose: bool,
-    environ: dict[str, str] | None,
     *,
-    profile: str | None = None,
+    environ: dict[str, str] | None = None,
     write: Writer | None = None,
     gate: bool = True,
 ) -> None:
@@ -193,25 +248,26 @@ def _run_scan(
     from probe import api, profiles
     from probe.config import ConfigError
     from probe.registry import load
-    from probe.runner import TargetUnreachable
+    from probe.runner import ConfigProblem, TargetUnreachable
 
-    _configure_logging(verbose)
+    _configure_logging(options.verbose)
 
     def write_reports(report: Report, settings: Settings, complete: bool) -> None:
-        _write_reports(report, outputs, settings.fail_on, settings.allow_errors, verbose)
+        _write_reports(report, outputs, settings.fail_on, settings.allow_errors, options.verbose)
 
     writer = write or write_reports
     try:
         registry = load()
         installed = {*registry.families, *(spec.id for spec in registry.specs)}
-        chosen = profiles.apply(profiles.get(profile) if profile else None, overrides, only, installed)
+        profile = profiles.get(options.profile) if options.profile else None
+        chosen = profiles.apply(profile, options.overrides(), options.only, installed)
         plan = api.plan(
-            target=url,
-            config_path=config,
+            target=options.url,
+            config_path=options.config,
             overrides=chosen.overrides,
             only=chosen.only,
-            skip=skip,
-            env_file=env_file,
+            skip=options.skip,
+            env_file=options.env_file,
             environ=environ,
             registry=registry,
         )
@@ -221,7 +277,7 @@ def _run_scan(
     if not plan.specs:
         fail("no checks to run: none are installed or the selection (--only, --skip, --profile) left none; "
              "see `probe checks`")
-    if not settings.target and any(s.info.needs_target for s in plan.specs) and not only:
+    if not settings.target and any(s.info.needs_target for s in plan.specs) and not options.only:
         fail("no target: give a URL (probe scan https://staging.example.com) or set `target` in probe.toml")
     progress = _Progress()
     code = EXIT_OK
@@ -231,9 +287,10 @@ def _run_scan(
     except TargetUnreachable as exc:
         writer(exc.report, settings, False)
         fail(f"cannot scan {settings.target}: {exc}", EXIT_UNREACHABLE)
-    except ConfigError as exc:
-        # A check met a configuration problem mid-run (a platform token refused): what finished is kept.
-        writer(plan.collector.report(), settings, False)
+    except ConfigProblem as exc:
+        # A check met a configuration problem mid-run (a platform token refused): the report says so as an error
+        # result, with everything else that finished, and the exit code is the usage error's.
+        writer(exc.report, settings, False)
         fail(str(exc))
     except KeyboardInterrupt:
         report = plan.collector.report(interrupted=True)
@@ -365,26 +422,11 @@ CHECKLIST_FORMATS = ("console", "markdown", "html")
 
 
 @app.command()
+@scanning
 def checklist(
-    url: Annotated[str | None, typer.Argument(help="Base URL to check (default: `target` from the config).")] = None,
-    config: Annotated[Path | None, typer.Option("--config", "-c", help="probe.toml (default: ./probe.toml).")] = None,
-    mode: Annotated[ModeOpt | None, typer.Option(help="passive (default) or active (bursts, writes, webhook posts).")] = None,
-    only: Annotated[list[str] | None, typer.Option("--only", help="Run only these check ids or families.")] = None,
-    skip: Annotated[list[str] | None, typer.Option("--skip", help="Do not run these check ids or families.")] = None,
-    profile: Annotated[str | None, typer.Option("--profile", help="Named settings, e.g. smoke.")] = None,
-    formats: Annotated[
-        list[str] | None,
-        typer.Option("--format", "-f", help="console, markdown or html; FMT=PATH writes a file (repeatable)."),
-    ] = None,
-    fail_on: Annotated[
-        SeverityOpt | None, typer.Option("--fail-on", help="Not ready (exit 1) on a failure at or above this severity.")
-    ] = None,
-    max_requests: Annotated[int | None, typer.Option("--max-requests", min=1, help="Request budget for the run.")] = None,
-    timeout: Annotated[float | None, typer.Option("--timeout", min=0.1, help="Seconds per request.")] = None,
-    allow_errors: Annotated[bool, typer.Option("--allow-errors", help="Checks that could not run do not block.")] = False,
-    env_file: Annotated[Path | None, typer.Option("--env-file", help="dotenv file for ${VAR} in the config.")] = None,
-    ca_bundle: Annotated[Path | None, typer.Option("--ca-bundle", help="PEM file of CAs to trust for the target.")] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every request (secrets masked).")] = False,
+    options: ScanOptions,
+    formats: Annotated[list[str] | None, typer.Option(
+        "--format", "-f", help="console, markdown or html; FMT=PATH writes a file (repeatable).")] = None,
 ) -> None:
     """Scan, then list every known check by launch risk: passed, failed, or not run and what unlocks it."""
     try:
@@ -394,35 +436,20 @@ def checklist(
             raise UsageError(f"--format: the checklist is {', '.join(CHECKLIST_FORMATS)}, not {wrong[0]!r}")
     except UsageError as exc:
         fail(str(exc))
-    overrides = {
-        "mode": mode.value if mode else None,
-        "fail_on": fail_on.value if fail_on else None,
-        "max_requests": max_requests,
-        "timeout": timeout,
-        "allow_errors": True if allow_errors else None,
-        "ca_bundle": str(ca_bundle) if ca_bundle else None,
-    }
 
     def write(report: Report, settings: Settings, complete: bool) -> None:
         from probe import checklist as cl
         from probe.registry import load
+        from probe.reporters import checklist as text
         from probe.reporters import html
 
-        registry = load()
-        built = cl.build(
-            report,
-            [spec.info for spec in registry.specs],
-            hints=cl.section_hints(registry),
-            fail_on=settings.fail_on,
-            allow_errors=settings.allow_errors,
-        )
-        renderers = {"console": cl.render_text, "markdown": cl.render_markdown, "html": html.render_checklist}
+        built = cl.build(report, [spec.info for spec in load().specs], fail_on=settings.fail_on,
+                         allow_errors=settings.allow_errors)
+        renderers = {"console": text.render_text, "markdown": text.render_markdown, "html": html.render_checklist}
         for fmt, path in outputs:
             _emit(renderers[fmt](built), fmt, path, "checklist")
 
-    _run_scan(
-        url, config, overrides, _split(only), _split(skip), outputs, env_file, verbose, environ=None, profile=profile, write=write
-    )
+    _run_scan(options, outputs, write=write)
 
 
 @app.command()
@@ -449,22 +476,14 @@ def init(
 
 
 @app.command()
+@scanning
 def baseline(
-    url: Annotated[str | None, typer.Argument(help="Base URL to scan (default: `target` from the config).")] = None,
+    options: ScanOptions,
     reason: Annotated[str, typer.Option("--reason", help="Why these failures are accepted (stored with each entry).")] = "",
     expires: Annotated[str | None, typer.Option("--expires", help="Date the acceptance ends, YYYY-MM-DD.")] = None,
     days: Annotated[int | None, typer.Option("--days", min=1, max=3650, help="Or: accepted for N days [default: 90].")] = None,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Baseline file [default: probe-baseline.toml beside the config].")
-    ] = None,
-    config: Annotated[Path | None, typer.Option("--config", "-c", help="probe.toml (default: ./probe.toml).")] = None,
-    mode: Annotated[ModeOpt | None, typer.Option(help="passive (default) or active.")] = None,
-    only: Annotated[list[str] | None, typer.Option("--only", help="Run only these check ids or families.")] = None,
-    skip: Annotated[list[str] | None, typer.Option("--skip", help="Do not run these check ids or families.")] = None,
-    profile: Annotated[str | None, typer.Option("--profile", help="Named settings, e.g. smoke.")] = None,
-    env_file: Annotated[Path | None, typer.Option("--env-file", help="dotenv file for ${VAR} in the config.")] = None,
-    ca_bundle: Annotated[Path | None, typer.Option("--ca-bundle", help="PEM file of CAs to trust for the target.")] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every request (secrets masked).")] = False,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Baseline file [default: probe-baseline.toml beside the config].")] = None,
 ) -> None:
     """Scan, then accept the current failures in probe-baseline.toml (kept entries stay; exit 0 once written)."""
     import datetime as dt
@@ -479,7 +498,6 @@ def baseline(
             until = dt.date.fromisoformat(expires)
         except ValueError:
             fail(f"--expires: expected a date such as 2026-12-31, got {expires!r}")
-    overrides = {"mode": mode.value if mode else None, "ca_bundle": str(ca_bundle) if ca_bundle else None}
 
     def write(report: Report, settings: Settings, complete: bool) -> None:
         from probe import baseline as baseline_file
@@ -507,10 +525,7 @@ def baseline(
         entries = text.count("[[accept]]")
         print(f"probe: {entries} accepted risk(s) in {path} ({entries - len(existing)} new, until {ends})", file=sys.stderr)
 
-    _run_scan(
-        url, config, overrides, _split(only), _split(skip), [], env_file, verbose, environ=None,
-        profile=profile, write=write, gate=False,
-    )
+    _run_scan(options, [], write=write, gate=False)
 
 
 @app.command()
@@ -534,7 +549,7 @@ def demo(
             print(f"\n=== probe demo: scanning the {which} demo app at {app_.url} ===\n", file=sys.stderr)
             environ = {**os.environ, **app_.env, "DEMO_WORKDIR": str(app_.workdir)}
             try:
-                _run_scan(app_.url, config, {"mode": "active"}, [], [], [("console", None)], None, False, environ)
+                _run_scan(ScanOptions(url=app_.url, config=config, mode="active"), [("console", None)], environ=environ)
             except typer.Exit as done:
                 codes.append(done.exit_code)
     print(f"\nprobe demo: exit codes {dict(zip(modes, codes, strict=True))} (1 = findings at or above high)", file=sys.stderr)
@@ -558,6 +573,8 @@ def env_command(
     compare: Annotated[tuple[str, str] | None, typer.Option("--compare", help="Two environments to check for shared "
                                                             "secrets, e.g. staging=dotenv:.env.staging production.")] = None,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="probe.toml (its [env] section).")] = None,
+    env_file: Annotated[Path | None, typer.Option(
+        "--env-file", help="dotenv file for ${VAR} in the config [default: .env beside it].")] = None,
     formats: Annotated[list[str] | None, typer.Option("--format", "-f", help="console, json, sarif, junit, markdown; "
                                                       "FMT=PATH writes a file (repeatable).")] = None,
     fail_on: Annotated[SeverityOpt | None, typer.Option("--fail-on", help="Exit 1 on a failure at or above this "
@@ -575,8 +592,9 @@ def env_command(
         "environment": environment,
         "compare": list(compare) if compare else None,
     }
-    overrides: dict[str, object] = {"env": section, "fail_on": fail_on.value if fail_on else None}
-    _run_scan(None, config, overrides, ["env"], [], outputs, None, verbose, environ=None)
+    options = ScanOptions(config=config, only=("env",), fail_on=fail_on.value if fail_on else None, env_file=env_file,
+                          verbose=verbose, sections={"env": section})
+    _run_scan(options, outputs)
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
@@ -30,6 +30,9 @@ _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # Keys whose interpolated values are addresses or file names, not secrets: masking them would make
 # reports unreadable without protecting anything.
 _PLAIN_KEYS = {"target", "scope", "manifest", "deployed", "path", "paths", "url", "origin", "trusted_origins", "list", "request"}
+
+
+S = TypeVar("S", bound="Section")
 
 
 class ConfigError(Exception):
@@ -63,6 +66,8 @@ class Settings(Section):
     baseline: str | None = Field(default=None, description="accepted-risks file (default: probe-baseline.toml if present)")
 
     sections_declared: ClassVar[tuple[str, ...]] = ()
+    # Each declared section's model class → its name, so checks ask for their section by type, not by string.
+    section_names: ClassVar[Mapping[type[Section], str]] = {}
 
     @field_validator("target")
     @classmethod
@@ -71,8 +76,27 @@ class Settings(Section):
             check_target_url(value)
         return value
 
-    def section(self, name: str) -> Any:
+    def _declared(self, model: type[Section]) -> Any:
+        name = self.section_names.get(model)
+        if name is None:
+            raise KeyError(f"{model.__name__} is not a declared config section")
         return getattr(self, name)
+
+    def section(self, model: type[S]) -> S:
+        """A `[name]` table, as its model."""
+        value = self._declared(model)
+        if not isinstance(value, model):
+            raise TypeError(f"{model.__name__} is declared as a list or table of entries, not one table")
+        return value
+
+    def sections(self, model: type[S]) -> tuple[S, ...]:
+        """A `[[name]]` list of tables, as its model's entries."""
+        return tuple(self._declared(model))
+
+    def table(self, model: type[S]) -> Mapping[str, S]:
+        """A `[name.KEY]` family of tables (accounts), by key."""
+        value: Mapping[str, S] = self._declared(model)
+        return value
 
     def section_routes(self) -> list[str]:
         found: list[str] = list(self.routes)
@@ -117,7 +141,17 @@ def settings_model(sections: Mapping[str, Any]) -> type[Settings]:
         fields[name] = (annotation, Field(default_factory=factory))
     model = create_model("Settings", __base__=Settings, **fields)
     model.sections_declared = tuple(sections)
+    model.section_names = {_entry_model(annotation): name for name, annotation in sections.items()}
     return model
+
+
+def _entry_model(annotation: Any) -> type[Section]:
+    """The model of a section's tables: `M`, `list[M]` or `dict[str, M]` → `M`."""
+    args = typing.get_args(annotation)
+    found = args[-1] if args else annotation
+    if not (isinstance(found, type) and issubclass(found, Section)):
+        raise ConfigError(f"config section type {annotation!r} is not a Section model")
+    return found
 
 
 def find_config(explicit: Path | None, cwd: Path | None = None) -> tuple[Path | None, dict[str, Any]]:

@@ -6,16 +6,24 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from probe.accounts import Accounts
-from probe.config import Settings
+from probe.config import Section, Settings
 from probe.http import ScopedHttp
 from probe.model import CheckInfo, Confidence, FileLocation, Mode, Result, Severity, Status
 from probe.redact import Redactor
 from probe.surface import Surface
 
 T = TypeVar("T")
+S = TypeVar("S", bound=Section)
+
+
+@dataclass(frozen=True)
+class MemoKey(Generic[T]):
+    """A typed name for work shared through the memo: `MATRIX: MemoKey[Matrix] = MemoKey("idor:matrix")`."""
+
+    name: str
 
 
 class Memo:
@@ -25,11 +33,11 @@ class Memo:
     def __init__(self) -> None:
         self._tasks: dict[str, asyncio.Task[Any]] = {}
 
-    async def get(self, key: str, factory: Callable[[], Awaitable[T]]) -> T:
-        task = self._tasks.get(key)
+    async def get(self, key: MemoKey[T], factory: Callable[[], Awaitable[T]]) -> T:
+        task = self._tasks.get(key.name)
         if task is None:
             task = asyncio.ensure_future(factory())
-            self._tasks[key] = task
+            self._tasks[key.name] = task
         return await asyncio.shield(task)  # type: ignore[no-any-return]
 
     def cancel(self) -> None:
@@ -49,9 +57,13 @@ class CheckContext:
     memo: Memo
     redactor: Redactor
 
-    def section(self, name: str) -> Any:
-        """A config section declared by a check module (see `CONFIG_SECTIONS`)."""
-        return self.settings.section(name)
+    def section(self, model: type[S]) -> S:
+        """The check's `[name]` config table, by its model (declared in `CONFIG_SECTIONS`)."""
+        return self.settings.section(model)
+
+    def sections(self, model: type[S]) -> tuple[S, ...]:
+        """The check's `[[name]]` config tables, by their model."""
+        return self.settings.sections(model)
 
     def result(
         self,

@@ -27,6 +27,10 @@ FAMILIES = (
     "baas",
 )
 
+# The `kind` of a skip that says a check did not run for want of configuration, a flag or a mode (an unmet guard,
+# an active check in a passive run): the checklist shows the check's unlock hint only for these.
+PRECONDITION = "precondition"
+
 CHECK_ID = re.compile(r"^(" + "|".join(FAMILIES) + r")\.[a-z0-9-]+$")
 
 
@@ -142,6 +146,10 @@ class CheckInfo:
     # when the target's page cannot be fetched, so the report says why (an expired certificate, a
     # dangling CNAME) before the run ends with exit 3.
     needs_page: bool = True
+    # The launch risk the checklist lists it under (probe.checklist.GROUPS) and what a user adds to probe.toml (or
+    # which flag to give) so it can run: metadata of the check, declared by its family (see probe.registry.Family).
+    group: str = "other"
+    unlock: str = ""
 
     @property
     def family(self) -> str:

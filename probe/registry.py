@@ -9,12 +9,14 @@ module (or a package with its own `BUILTIN` tuple).
 from __future__ import annotations
 
 import importlib
+import typing
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.metadata import entry_points
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from probe.guards import Guard, guards_of
 from probe.model import CHECK_ID, CheckInfo, Confidence, Result, Severity
 
 if TYPE_CHECKING:
@@ -30,10 +32,20 @@ class RegistryError(Exception):
 
 
 @dataclass(frozen=True)
+class Family:
+    """What a family module declares for all its checks as `FAMILY = Family(...)`: the checklist group its checks go
+    under and the hint that unlocks them. A check may override either in its own decorator."""
+
+    group: str
+    unlock: str = ""
+
+
+@dataclass(frozen=True)
 class CheckSpec:
     info: CheckInfo
     fn: CheckFn
     module: str
+    guards: tuple[Guard, ...] = ()
 
     @property
     def id(self) -> str:
@@ -54,6 +66,8 @@ def check(
     references: Iterable[str] = (),
     needs_target: bool = True,
     needs_page: bool = True,
+    group: str | None = None,
+    unlock: str | None = None,
 ) -> Callable[[CheckFn], CheckFn]:
     """Mark an async function `fn(ctx) -> list[Result]` as a check with id `family.name`.
 
@@ -75,6 +89,8 @@ def check(
         references=tuple(references),
         needs_target=needs_target,
         needs_page=needs_page,
+        group=group or "",
+        unlock=unlock or "",
     )
 
     def mark(fn: CheckFn) -> CheckFn:
@@ -86,12 +102,25 @@ def check(
 
 
 def _specs_in(module: ModuleType) -> list[CheckSpec]:
+    family: Family = getattr(module, "FAMILY", Family("other"))
     found: list[CheckSpec] = []
     for value in vars(module).values():
         for info in getattr(value, "__probe_checks__", ()):
             if getattr(value, "__module__", None) == module.__name__:
-                found.append(CheckSpec(info=info, fn=value, module=module.__name__))
+                unlock = info.unlock or family.unlock or _section_hint(module, info.id)
+                info = replace(info, group=info.group or family.group, unlock=unlock)
+                found.append(CheckSpec(info=info, fn=value, module=module.__name__, guards=guards_of(value)))
     return found
+
+
+def _section_hint(module: ModuleType, check_id: str) -> str:
+    """An unlock hint from the config sections a module declares (`[[webhooks]]`, `[cors]`), for a family that
+    declares none of its own."""
+    tables = []
+    for name, annotation in getattr(module, "CONFIG_SECTIONS", {}).items():
+        origin = typing.get_origin(annotation)
+        tables.append(f"[[{name}]]" if origin in (list, tuple) else f"[{name}.NAME]" if origin is dict else f"[{name}]")
+    return f"configure {' and '.join(tables)} in probe.toml (see `probe explain {check_id}`)" if tables else ""
 
 
 def _expand(module_name: str) -> list[ModuleType]:

@@ -13,22 +13,35 @@ from datetime import UTC, datetime
 
 from probe import __version__
 from probe import baseline as baseline_file
-from probe.accounts import Accounts
+from probe.accounts import Accounts, AccountSettings, LoginSettings
 from probe.config import ConfigError, Settings
 from probe.context import CheckContext, Memo
+from probe.guards import Skip, Unavailable
 from probe.http import HttpClient, HttpError, Scope, ScopedHttp
-from probe.model import CheckInfo, Mode, Report, Result, Status, sort_key
+from probe.model import PRECONDITION, CheckInfo, Mode, Report, Result, Status, sort_key
 from probe.redact import Redactor
 from probe.registry import CheckSpec, Registry
 from probe.surface import Surface
 
 CHECKS_AT_ONCE = 8
+# The `kind` of the error result of a check that met a configuration problem at run time.
+CONFIG_PROBLEM = "configuration"
 CLOSE_TIMEOUT_S = 2.0
 USER_AGENT = f"probe/{__version__} (+https://github.com/deploy-probe/probe; pre-deploy security check)"
 
 
 class TargetUnreachable(Exception):
     """The target could not be scanned at all (exit 3). Carries what was gathered before."""
+
+    def __init__(self, message: str, report: Report) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+class ConfigProblem(ConfigError):
+    """A check met a configuration problem at run time (a refused platform token, a missing manifest file): the user
+    must fix the config (exit 2). Carries the report, in which that check is an `error` result like any other, so
+    no format shows a clean run."""
 
     def __init__(self, message: str, report: Report) -> None:
         super().__init__(message)
@@ -142,7 +155,7 @@ async def run(
         collector.client = client
     base = target or ""
     surface = Surface(ScopedHttp(client, "surface", base), settings.section_routes())
-    accounts = Accounts(settings.section("accounts"), settings.section("login"), ScopedHttp(client, "accounts", base),
+    accounts = Accounts(settings.table(AccountSettings), settings.section(LoginSettings), ScopedHttp(client, "accounts", base),
                         collector.redactor)
     memo = Memo()
     try:
@@ -189,6 +202,9 @@ async def run(
         await asyncio.gather(*(one(spec) for spec in runnable))
         if unreachable:
             raise TargetUnreachable(unreachable, collector.report())
+        problem = next((r for r in collector.results if r.kind == CONFIG_PROBLEM), None)
+        if problem is not None:
+            raise ConfigProblem(problem.detail, collector.report())
     finally:
         memo.cancel()
         if client is not None:
@@ -216,22 +232,29 @@ def _skip(info: CheckInfo, target: str | None, reason: str) -> Result:
         location=target or "(no target)",
         detail=reason,
         confidence=info.confidence,
+        kind=PRECONDITION,
     )
 
 
 async def _run_one(spec: CheckSpec, ctx: CheckContext, deadline: float) -> list[Result]:
     info = spec.info
+    unmet = next((g for g in spec.guards if not g.met(ctx)), None)
+    if unmet is not None:
+        return [ctx.skip(ctx.location, unmet.reason, kind=PRECONDITION)]
     try:
         async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
             produced = list(await spec.fn(ctx))
+    except Skip as skipped:
+        return [ctx.skip(skipped.location or ctx.location, skipped.reason)]
+    except Unavailable as missing:
+        return [ctx.error(missing.location or ctx.location, missing.reason)]
     except TimeoutError:
         return [ctx.error(ctx.location, "did not finish within the run's time budget (max_duration)")]
     except HttpError as exc:
         return [ctx.error(ctx.location, str(exc))]
-    except ConfigError:
-        # A configuration problem a check found at run time (a refused platform token, a missing manifest
-        # file): the user must fix the config, so the run stops and the CLI exits 2 with the message.
-        raise
+    except ConfigError as exc:
+        # A configuration problem a check found at run time: an error result, and the run ends with exit 2.
+        return [ctx.error(ctx.location, str(exc), kind=CONFIG_PROBLEM)]
     except Exception as exc:  # noqa: BLE001 - one broken check must not stop the others
         return [ctx.error(ctx.location, f"the check failed unexpectedly: {type(exc).__name__}: {exc}")]
     if not produced:

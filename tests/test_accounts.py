@@ -16,6 +16,7 @@ from fixtures.authz import Seed, create_app, make_seed
 from fixtures.serve import serve_asgi
 from probe import api, registry
 from probe.accounts import Accounts, AccountSettings, LoginFailed, LoginSettings, find_csrf_token
+from probe.checks.idor.matrix import ResourceSettings
 from probe.http import HttpClient, Scope, ScopedHttp
 from probe.model import Status
 from probe.redact import Redactor
@@ -163,8 +164,8 @@ def test_the_documented_probe_toml_is_valid(tmp_path: Any) -> None:
     loaded = config.load(tmp_path / "probe.toml", api.sections(registry.build(["probe.checks.idor", "probe.checks.auth"])),
                          environ={name: f"value-of-{name.lower()}" for name in names})
     settings = loaded.settings
-    assert settings.section("login").token == "json:token"
-    assert [r.path for r in settings.section("resources")][-1] == "/api/admin/users"
+    assert settings.section(LoginSettings).token == "json:token"
+    assert [r.path for r in settings.sections(ResourceSettings)][-1] == "/api/admin/users"
     assert "value-of-alice_password" in loaded.secrets
 
 

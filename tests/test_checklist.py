@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -18,8 +19,9 @@ import pytest
 from probe import api, checklist
 from probe.checklist import Checklist, ItemStatus
 from probe.demo import Demo, running
-from probe.model import CheckInfo, Confidence, Mode, Report, Result, Severity, Status
+from probe.model import PRECONDITION, CheckInfo, Confidence, Mode, Report, Result, Severity, Status
 from probe.registry import Registry, load
+from probe.reporters import checklist as checklist_text
 from probe.reporters import html
 from tests.helpers import ROOT
 
@@ -32,7 +34,7 @@ def demo_checklist(demo: Demo, registry: Registry, only: tuple[str, ...] = ()) -
     overrides = {"mode": "passive", "rate": 100.0}
     report = api.scan(demo.url, config_path=DEMO_CONFIG, overrides=overrides, only=list(only), environ=environ)
     infos = [spec.info for spec in registry.specs]
-    return checklist.build(report, infos, hints=checklist.section_hints(registry))
+    return checklist.build(report, infos)
 
 
 @pytest.fixture(scope="module")
@@ -67,9 +69,9 @@ def test_every_registered_check_is_listed_once_in_a_known_group(
     for section in built.sections:
         assert section.group.key in known, f"{[i.info.id for i in section.items]} fell into {section.group.key}"
         for item in section.items:
-            assert checklist.group_of(item.info.id) == section.group.key
-    assert checklist.group_of("baas.open-table") == "authorization"
-    assert checklist.group_of("headers.hsts") == "transport"
+            assert item.info.group == section.group.key
+    groups = {item.info.id: item.info.group for item in built.items}
+    assert groups["headers.hsts"] == "transport" and groups["headers.csp"] == "cross-origin"
 
 
 def test_vulnerable_demo_fails_with_findings_and_fixes(vulnerable: tuple[Demo, Checklist]) -> None:
@@ -101,13 +103,17 @@ def test_hardened_demo_has_nothing_failed(hardened: tuple[Demo, Checklist]) -> N
 
 
 def test_not_run_items_say_what_unlocks_them() -> None:
-    """A check that never got configuration says why in its own words, or gets the family's hint."""
-    info = CheckInfo("idor.cross-account-read", "IDOR", Severity.HIGH, Confidence.HIGH, False, "s", "r", "f")
-    skipped = Result("idor.cross-account-read", Status.SKIP, Severity.HIGH, "IDOR", "http://x/", "nothing to test")
-    built = checklist.build(report_with([skipped], [info]))
-    item = built.items[0]
+    """A check that never got configuration says why in its own words, or gets its family's hint; a check that ran
+    and could not test gets no hint, since nothing in probe.toml would change that."""
+    info = CheckInfo("idor.cross-account-read", "IDOR", Severity.HIGH, Confidence.HIGH, False, "s", "r", "f",
+                     unlock="add two [accounts.NAME] (with [login]) and [[resources]]")
+    skipped = Result("idor.cross-account-read", Status.SKIP, Severity.HIGH, "IDOR", "http://x/", "nothing to test",
+                     kind=PRECONDITION)
+    item = checklist.build(report_with([skipped], [info])).items[0]
     assert item.status is ItemStatus.NOT_RUN
     assert "two [accounts.NAME]" in item.unlock
+    refused = replace(skipped, detail="the route refused every attempt for a missing CSRF token", kind="")
+    assert checklist.build(report_with([refused], [info])).items[0].unlock == ""
     unselected = checklist.build(report_with([], []), [info]).items[0]
     assert unselected.reasons == (checklist.NOT_SELECTED,)
 
@@ -171,9 +177,9 @@ def test_html_is_self_contained_and_escapes_the_target(vulnerable: tuple[Demo, C
 
 def test_text_and_markdown_neutralise_the_target() -> None:
     built = checklist.build(hostile_report())
-    text = checklist.render_text(built)
+    text = checklist_text.render_text(built)
     assert "\x1b" not in text
-    markdown = checklist.render_markdown(built)
+    markdown = checklist_text.render_markdown(built)
     assert "<script>" not in markdown and "<img" not in markdown
     assert "\x1b" not in markdown
 

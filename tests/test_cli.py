@@ -157,3 +157,15 @@ def test_console_is_not_hard_wrapped_in_ci_logs(tmp_path: Path) -> None:
     assert max(len(line) for line in wide.stdout.splitlines()) > 100, wide.stdout
     narrow = subprocess.run(args, capture_output=True, text=True, env={**env, "COLUMNS": "70"}, timeout=60, check=False)
     assert max(len(line) for line in narrow.stdout.splitlines()) <= 70, narrow.stdout
+
+
+def test_scanning_commands_take_the_same_options() -> None:
+    """scan, checklist and baseline cannot drift apart: each takes every shared scanning option."""
+    from typer.main import get_command
+
+    from probe.cli import SCAN_OPTIONS, app
+
+    commands = get_command(app).commands  # type: ignore[attr-defined]
+    shared = {name for name, _, _ in SCAN_OPTIONS}
+    for name in ("scan", "checklist", "baseline"):
+        assert shared <= {p.name for p in commands[name].params}, name

@@ -14,7 +14,7 @@ from flask import Flask, send_from_directory
 
 from fixtures.debug import fastapi_app, flask_app
 from fixtures.serve import serve_asgi, serve_command, serve_wsgi
-from probe.checks.debug_fingerprints import DEV_SERVERS
+from probe.checks.debug.fingerprints import DEV_SERVERS
 from probe.docs import explain_text
 from probe.model import Report, Status
 from probe.registry import load

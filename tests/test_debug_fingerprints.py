@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from probe.checks.debug import _fill_template, _form_is_safe, fingerprint, haystack
-from probe.checks.debug_fingerprints import ENDPOINTS, FINGERPRINTS
+from probe.checks.debug.fingerprints import ENDPOINTS, FINGERPRINTS
+from probe.checks.debug.triggers import _fill_template, _form_is_safe, fingerprint, haystack
 from probe.http import Response
 from probe.surface import Form
 

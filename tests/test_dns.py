@@ -135,7 +135,7 @@ def test_bad_resolver_setting_is_a_config_error(site: str) -> None:
 
 def test_page_signal_provider_judged_on_the_targets_own_page() -> None:
     """Services whose takeover signal is their default page: the table and the matcher."""
-    from probe.checks.dns_takeover import NXDOMAIN, PROVIDERS, provider_for
+    from probe.checks.dns.takeover import NXDOMAIN, PROVIDERS, provider_for
 
     github = provider_for("acme.github.io.")
     assert github is not None and github.signal == "There isn't a GitHub Pages site here."

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from probe.checks.env_manifest import load_manifest, parse_dotenv_manifest
-from probe.checks.env_rules import debug_flag, is_plain_value, placeholder_reason, sandbox_marker
+from probe.checks.env.manifest import load_manifest, parse_dotenv_manifest
+from probe.checks.env.rules import debug_flag, is_plain_value, placeholder_reason, sandbox_marker
 from probe.demo import Demo
 from probe.model import Report, Status
 from tests.helpers import ROOT, expect, results_for, scan

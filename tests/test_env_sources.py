@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import secrets
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -17,7 +19,7 @@ import pytest
 
 from fixtures.platforms import fly, github, heroku, netlify, railway, render, vercel
 from fixtures.serve import serve_wsgi
-from probe.checks.env_sources import Deployed, SourceError, SourceOptions, load, parse_command_output, parse_spec
+from probe.checks.env.sources import Deployed, SourceError, SourceOptions, load, parse_command_output, parse_spec
 from probe.config import ConfigError
 from probe.redact import Redactor
 from tests.helpers import expect, scan
@@ -239,3 +241,21 @@ def test_bad_specs(bad: str) -> None:
     make: Callable[[], Any] = lambda: run_local(bad)  # noqa: E731
     with pytest.raises(ConfigError):
         make()
+
+
+def test_refused_token_is_an_error_in_every_report_and_never_passed(vercel_api: tuple[str, Any], tmp_path: Path) -> None:
+    """`probe env` with a bad platform token: exit 2 with one line, and every report format carries the error result,
+    so neither a tool reading the JSON nor a person reading the console sees a clean run."""
+    url, _ = vercel_api
+    (tmp_path / ".env.example").write_text("DATABASE_URL=\n")
+    (tmp_path / "probe.toml").write_text(f'[env]\napi = {{ vercel = "{url}" }}\n')
+    env = {**os.environ, "VERCEL_TOKEN": "not-the-token", "NO_COLOR": "1"}
+    ran = subprocess.run([sys.executable, "-m", "probe", "env", "--deployed", "vercel:acme-web", "-f", "console",
+                          "-f", "json=report.json"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+                         check=False)
+    assert ran.returncode == 2, ran.stderr
+    assert "PASSED" not in ran.stdout and "refused the token" in ran.stdout
+    report = json.loads((tmp_path / "report.json").read_text())
+    errors = [r for r in report["results"] if r["status"] == "error"]
+    assert errors and "refused the token in VERCEL_TOKEN" in errors[0]["detail"]
+    assert ran.stderr.strip().splitlines()[-1].startswith("probe: error: env.deployed: vercel:acme-web: the vercel API refused")

@@ -142,7 +142,7 @@ def _json(body: str, status: int = 200) -> Response:
 
 
 def test_bodies_not_statuses_decide() -> None:
-    from probe.checks.idor import carries_record
+    from probe.checks.idor.matrix import carries_record
 
     owner = _json('{"id": 7, "owner": "alice@example.test", "title": "Alice plans", "body": "salary talk"}')
     assert carries_record(_json("[]"), owner) is None  # an empty list is not a leak
@@ -207,7 +207,7 @@ JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_
 
 @given(JSON, st.text(max_size=30))
 def test_json_path_and_leaves_never_raise(document: object, path: str) -> None:
-    from probe.checks.idor import leaves
+    from probe.checks.idor.matrix import leaves
     from probe.parsing import json_path
 
     assert isinstance(json_path(document, path), list)
@@ -217,7 +217,7 @@ def test_json_path_and_leaves_never_raise(document: object, path: str) -> None:
 
 
 def test_resources_sharing_a_request_are_tested_as_one_unit() -> None:
-    from probe.checks.idor import ResourceSettings, units
+    from probe.checks.idor.matrix import ResourceSettings, units
 
     notes = ResourceSettings(path="/api/notes/{id}", owner="alice", list="GET /api/notes")
     orders = ResourceSettings(path="/api/orders/{id}", owner="alice", list="GET /api/orders")

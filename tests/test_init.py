@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from fixtures.serve import serve_asgi
 from probe import api, config, init
+from probe.checks.webhook import WebhookTarget
 from probe.demo import Demo
 from probe.registry import load
 
@@ -113,7 +114,7 @@ def test_init_reads_login_fields_and_webhooks_from_openapi(fastapi_url: str, tmp
     assert '# secret   = "${STRIPE_WEBHOOK_SECRET}"' in text
     path = tmp_path / "probe.toml"
     path.write_text(text)
-    webhooks = loads(path).settings.section("webhooks")
+    webhooks = loads(path).settings.sections(WebhookTarget)
     assert [(w.path, w.provider) for w in webhooks] == [("/api/webhooks/stripe", "stripe")]
 
 

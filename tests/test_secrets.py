@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from fixtures import spa
-from probe.checks.secret_formats import KeyClass, classify, find_in_text
+from probe.checks.secrets.formats import KeyClass, classify, find_in_text
 from probe.demo import Demo
 from probe.model import Report, Status
 from tests.helpers import ROOT, expect, results_for, scan
@@ -118,7 +118,7 @@ def test_detect_secrets_adds_formats_we_do_not_list() -> None:
 def test_no_secret_reaches_any_report_format(demo_vulnerable: Demo) -> None:
     from dotenv import dotenv_values
 
-    from probe.checks.env_rules import is_plain_value
+    from probe.checks.env.rules import is_plain_value
     from probe.reporters import FORMATS, render
 
     environ = {**demo_vulnerable.env, "DEMO_WORKDIR": str(demo_vulnerable.workdir)}

@@ -17,7 +17,7 @@ from fixtures.webhooks.app import PROVIDERS as RECEIVERS
 from fixtures.webhooks.app import ReceiverSecrets, create_app
 from probe import api, registry
 from probe.checks.webhook import CONTROL_REJECTED
-from probe.checks.webhook_providers import PROVIDERS
+from probe.checks.webhook.providers import PROVIDERS
 from probe.demo import Demo
 from probe.model import Confidence, Report, Severity, Status
 from tests.helpers import ROOT, expect, results_for, scan

@@ -25,7 +25,7 @@ from slack_sdk.signature import SignatureVerifier
 from twilio.request_validator import RequestValidator
 
 from probe.checks.webhook import WebhookTarget
-from probe.checks.webhook_providers import (
+from probe.checks.webhook.providers import (
     MARKER,
     PROVIDERS,
     TAMPERED_MARKER,

@@ -8,10 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import assert_never
 
 from probe.model import Report, Result, Severity, Status, sort_key
 
-FORMATS = ("console", "json", "sarif", "junit", "markdown", "html")
+
+class Format(StrEnum):
+    CONSOLE = "console"
+    JSON = "json"
+    SARIF = "sarif"
+    JUNIT = "junit"
+    MARKDOWN = "markdown"
+    HTML = "html"
+
+
+FORMATS = tuple(f.value for f in Format)
 
 DEFAULT_FILENAMES = {
     "json": "probe-report.json",
@@ -61,28 +73,34 @@ def grouped(results: Iterable[Result]) -> Grouped:
 
 def render(report: Report, fmt: str, *, fail_on: Severity = Severity.HIGH, allow_errors: bool = False) -> str:
     """The report in one of `FORMATS`, as text ready to write to a file or standard output."""
-    if fmt == "console":
-        from probe.reporters import console
+    try:
+        chosen = Format(fmt)
+    except ValueError:
+        raise ValueError(f"unknown report format {fmt!r} (choose from {', '.join(FORMATS)})") from None
+    match chosen:
+        case Format.CONSOLE:
+            from probe.reporters import console
 
-        return console.render(report, fail_on=fail_on, allow_errors=allow_errors)
-    if fmt == "json":
-        from probe.reporters import json
+            return console.render(report, fail_on=fail_on, allow_errors=allow_errors)
+        case Format.JSON:
+            from probe.reporters import json
 
-        return json.render(report)
-    if fmt == "sarif":
-        from probe.reporters import sarif
+            return json.render(report)
+        case Format.SARIF:
+            from probe.reporters import sarif
 
-        return sarif.render(report)
-    if fmt == "junit":
-        from probe.reporters import junit
+            return sarif.render(report)
+        case Format.JUNIT:
+            from probe.reporters import junit
 
-        return junit.render(report)
-    if fmt == "markdown":
-        from probe.reporters import markdown
+            return junit.render(report)
+        case Format.MARKDOWN:
+            from probe.reporters import markdown
 
-        return markdown.render(report, fail_on=fail_on, allow_errors=allow_errors)
-    if fmt == "html":
-        from probe.reporters import html
+            return markdown.render(report, fail_on=fail_on, allow_errors=allow_errors)
+        case Format.HTML:
+            from probe.reporters import html
 
-        return html.render(report, fail_on=fail_on, allow_errors=allow_errors)
-    raise ValueError(f"unknown report format {fmt!r} (choose from {', '.join(FORMATS)})")
+            return html.render(report, fail_on=fail_on, allow_errors=allow_errors)
+        case _:
+            assert_never(chosen)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from html import escape
 
-from probe.checklist import Checklist, Item, ItemStatus, build, headline, printable, verdict
+from probe.checklist import Checklist, Item, ItemStatus, build
 from probe.model import Report, Severity
 from probe.reporters import docs_url
+from probe.reporters.checklist import headline, printable, verdict
 from probe.reporters.json import iso_utc
 
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"

@@ -1,308 +1,33 @@
 """Dev-mode error pages, interactive debuggers, stack traces, SQL errors and debug endpoints on the live URL.
 
-One probing pass, shared through `ctx.memo` by every id here and by `input.server-error`, provokes errors
-the safe way: an unknown path, an over-long path segment, a broken percent-encoding, malformed JSON and a
-wrongly typed body to the API routes the surface knows, a quote in their path parameters, and blank and
-wrongly typed submissions of the page's forms (in passive mode, never a form that looks like it creates,
-pays or sends). A second pass asks for the usual debug and documentation endpoints, each confirmed by its
-content and compared with the answer to a random path, so a catch-all route proves nothing. Every loop is
-bounded: at most `MAX_API_ROUTES` routes and `MAX_FORMS` forms, so a passive run stays within a few dozen
-requests. What comes back is matched against the table in `checks.debug_fingerprints`. `debug.dev-server`
-reads the shared root page for development-server signs (Vite, `next dev`) and sends one request at most:
-the Vite client the page names, confirmed by its content.
+Every id here judges the shared passes of `probe.checks.debug.triggers` (one error-provoking pass, one
+debug-endpoint pass per run). `debug.dev-server` reads the shared root page for development-server signs
+(Vite, `next dev`) and sends one request at most: the Vite client the page names, confirmed by its content.
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
-import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit
+from urllib.parse import urljoin
 
-from pydantic import Field
-
-from probe.accounts import parse_request_line
-from probe.checks.debug_fingerprints import (
-    DEV_SERVER_FIX,
-    DEV_SERVERS,
-    ENDPOINTS,
-    FINGERPRINTS,
-    SQL_FIX,
-    Endpoint,
-    Fingerprint,
-    Signal,
+from probe.checks.debug.fingerprints import DEV_SERVER_FIX, DEV_SERVERS, ENDPOINTS, SQL_FIX, Fingerprint, Signal
+from probe.checks.debug.triggers import (
+    DebugSettings,
+    EndpointPass,
+    Outcome,
+    TriggerPass,
+    endpoint_pass,
+    excerpt_around,
+    trigger_pass,
 )
-from probe.config import Section
 from probe.context import CheckContext
-from probe.http import HttpError, Response, ScopedHttp
-from probe.model import Mode, Result, Severity
-from probe.registry import check
-from probe.surface import Form
+from probe.http import HttpError, Response
+from probe.model import Result, Severity
+from probe.registry import Family, check
 
-MAX_API_ROUTES = 4
-MAX_FORMS = 3
-MAX_CONFIGURED = 8
-# Long enough to overflow file-name limits (ENAMETOOLONG is 255 bytes per segment on Linux) in static
-# file handlers, short enough for every server's request-line limit.
-LONG_SEGMENT = 1024
-# A value that is the wrong type for a numeric id and unbalances any SQL string it is pasted into.
-BAD_VALUE = "1'\""
-MALFORMED_JSON = b'{"probe": '
-# Browsers ask for HTML; debug pages (Django, Starlette) choose HTML or plain text by this header.
-BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
-API_ACCEPT = "application/json, text/plain, */*"
-# Forms whose action or fields suggest they create, pay, send or delete something are not submitted in
-# passive mode, even blank: a lax handler might act on an empty submission.
-UNSAFE_FORM_WORDS = re.compile(
-    r"(?i)(?<![a-z])(?:create|new|add|register|registration|sign-?up|pay|payment|checkout|order|buy|purchase|charge|"
-    r"donate|donation|subscribe|send|message|contact|invite|transfer|upload|comment|post|delete|remove|destroy|"
-    r"cancel|amount|card|recipient)s?(?![a-z])"
-)
-# Status codes that mean the application crashed rather than refused: 503/504 are left out because they
-# also mean "overloaded" or "upstream slow".
-CRASH_STATUSES = frozenset({500, 502})
-_TEMPLATE_SEGMENT = re.compile(r"^(?:\{[^/]*\}|\$\{[^/]*\}|:[A-Za-z_]\w*|<[^/]*>)$")
-_WERKZEUG_SECRET = re.compile(r"SECRET = \"([^\"]{8,})\"")
-MAX_JSON_STRINGS = 200
-
-
-class DebugSettings(Section):
-    """`[debug]`: routes the surface cannot discover (query parameters, routes behind a log-in)."""
-
-    paths: tuple[str, ...] = Field(
-        default=(), description="'/api/search?q=x' or 'POST /api/items': bad values replace query values and "
-        "{param} segments; bodyless routes get malformed and wrongly typed JSON")
-    account: str | None = Field(default=None, description="send the API triggers as this [accounts] entry")
-
-    def requests(self) -> list[tuple[str, str]]:
-        return [parse_request_line(p) for p in self.paths[:MAX_CONFIGURED]]
-
+FAMILY = Family(group="errors")
 
 CONFIG_SECTIONS = {"debug": DebugSettings}
-
-
-@dataclass(frozen=True)
-class Trigger:
-    """One request sent to provoke an error; `kind` is stable and part of result fingerprints."""
-
-    kind: str
-    label: str
-    method: str
-    url: str
-    headers: Mapping[str, str]
-    content: bytes | None = None
-    bad_input: bool = True
-    as_account: str | None = None
-
-
-@dataclass(frozen=True)
-class Outcome:
-    trigger: Trigger
-    response: Response | None
-    error: str | None
-    matches: tuple[Fingerprint, ...] = ()
-
-    def matching(self, signal: Signal) -> Fingerprint | None:
-        return next((fp for fp in self.matches if fp.signal == signal), None)
-
-
-@dataclass(frozen=True)
-class Confirmed:
-    endpoint: Endpoint
-    response: Response
-
-
-@dataclass(frozen=True)
-class EndpointPass:
-    confirmed: tuple[Confirmed, ...]
-    probed: int
-    errors: tuple[str, ...]
-    catch_all: bool
-
-
-@dataclass(frozen=True)
-class TriggerPass:
-    outcomes: tuple[Outcome, ...]
-
-    @property
-    def answered(self) -> tuple[Outcome, ...]:
-        return tuple(o for o in self.outcomes if o.response is not None)
-
-
-def haystack(response: Response) -> str:
-    """The text fingerprints run over: the body, plus the string values of a JSON body decoded, so a stack
-    trace inside `{"stack": "Error\\n    at ..."}` shows its real line breaks."""
-    text = response.text
-    doc = response.json()
-    if doc is None:
-        return text
-    strings: list[str] = []
-    stack: list[Any] = [doc]
-    while stack and len(strings) < MAX_JSON_STRINGS:
-        item = stack.pop()
-        if isinstance(item, str):
-            strings.append(item)
-        elif isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item[:MAX_JSON_STRINGS])
-    return text + "\n" + "\n".join(strings)
-
-
-def fingerprint(response: Response) -> tuple[Fingerprint, ...]:
-    text = haystack(response)
-    return tuple(fp for fp in FINGERPRINTS if fp.matches(text))
-
-
-def excerpt_around(response: Response, fp: Fingerprint | Endpoint, width: int = 360) -> str:
-    text = haystack(response)
-    found = fp.matches(text)
-    if found is None:
-        return text[:width]
-    start = max(0, found.start() - width // 3)
-    return text[start:start + width]
-
-
-def _fill_template(path: str) -> str | None:
-    segments = path.split("/")
-    if not any(_TEMPLATE_SEGMENT.match(s) for s in segments):
-        return None
-    return "/".join(quote(BAD_VALUE, safe="") if _TEMPLATE_SEGMENT.match(s) else s for s in segments)
-
-
-def _form_is_safe(form: Form) -> bool:
-    words = " ".join([form.action, *(name for name, _ in form.fields)])
-    return not UNSAFE_FORM_WORDS.search(words)
-
-
-def _form_triggers(page_url: str, form: Form) -> list[Trigger]:
-    action = urljoin(page_url, form.action or page_url)
-    fields = [(name, kind) for name, kind in form.fields if kind not in ("submit", "button", "image", "reset", "file")]
-    out: list[Trigger] = []
-    variants = (("blank-form", "", "blank submission"), ("wrong-type-form", BAD_VALUE, "wrongly typed submission"))
-    for kind, value, label in variants:
-        values = {name: value for name, _ in fields}
-        if form.method == "GET":
-            url = action.split("?")[0] + "?" + urlencode(values)
-            out.append(Trigger(kind, f"{label} of the form at {urlsplit(action).path}", "GET", url,
-                               {"Accept": BROWSER_ACCEPT}))
-        else:
-            out.append(Trigger(kind, f"{label} of the form at {urlsplit(action).path}", "POST", action,
-                               {"Accept": BROWSER_ACCEPT, "Content-Type": "application/x-www-form-urlencoded"},
-                               urlencode(values).encode()))
-    return out
-
-
-def _route_triggers(http: ScopedHttp, method: str, path: str, account: str | None) -> list[Trigger]:
-    """Bad input for one API route: a quote in its query values or path parameters, else malformed JSON and
-    a JSON array where an object is expected."""
-    api_json = {"Accept": API_ACCEPT, "Content-Type": "application/json"}
-    route, _, query = path.partition("?")
-    filled = _fill_template(route)
-    if query:
-        values = urlencode([(name, BAD_VALUE) for name, _ in parse_qsl(query, keep_blank_values=True)])
-        return [Trigger("bad-query-parameter", f"quote in the query of {route}", method if method != "POST" else "GET",
-                        http.url((filled or route) + "?" + values), {"Accept": API_ACCEPT}, as_account=account)]
-    if filled is not None:
-        return [Trigger("bad-path-parameter", f"quote in the path parameter of {route}", "GET", http.url(filled),
-                        {"Accept": API_ACCEPT}, as_account=account)]
-    return [
-        Trigger("malformed-json", f"malformed JSON to {route}", "POST", http.url(route), api_json, MALFORMED_JSON,
-                as_account=account),
-        Trigger("wrong-type-json", f"a JSON array where {route} expects an object", "POST", http.url(route), api_json,
-                b"[]", as_account=account),
-    ]
-
-
-async def _plan(ctx: CheckContext, http: ScopedHttp, token: str) -> list[Trigger]:
-    page = await ctx.surface.page()
-    settings: DebugSettings = ctx.section("debug")
-    browser = {"Accept": BROWSER_ACCEPT}
-    triggers = [
-        Trigger("not-found", "unknown path", "GET", http.url(f"/probe-{token}-missing"), browser, bad_input=False),
-        Trigger("long-segment", "over-long path segment", "GET", http.url("/" + "x" * LONG_SEGMENT), browser),
-        Trigger("bad-percent-encoding", "invalid percent-encoding", "GET", http.url(f"/probe-{token}%E0%A4%A"), browser),
-    ]
-    for method, path in settings.requests():
-        triggers.extend(_route_triggers(http, method, path, settings.account))
-    configured = {p.split("?")[0] for _, p in settings.requests()}
-    routes = [p for p in await ctx.surface.api_paths() if p not in configured][:MAX_API_ROUTES]
-    for path in routes:
-        triggers.extend(_route_triggers(http, "POST", path, settings.account))
-    forms = [f for f in await ctx.surface.forms() if ctx.mode is Mode.ACTIVE or _form_is_safe(f)][:MAX_FORMS]
-    for form in forms:
-        triggers.extend(_form_triggers(page.url, form))
-    return list({(t.method, t.url, t.content): t for t in triggers}.values())
-
-
-async def _send(ctx: CheckContext, trigger: Trigger) -> Outcome:
-    if trigger.as_account is not None and trigger.as_account not in ctx.accounts.names:
-        return Outcome(trigger, None, f"[debug] account {trigger.as_account!r} is not one of the configured [accounts]")
-    try:
-        if trigger.as_account is not None:
-            response = await ctx.accounts.request(ctx.http, trigger.as_account, trigger.method, trigger.url,
-                                                  headers=trigger.headers, content=trigger.content, follow_redirects=False)
-        else:
-            response = await ctx.http.request(trigger.method, trigger.url, headers=trigger.headers,
-                                              content=trigger.content, follow_redirects=False)
-    except HttpError as exc:
-        return Outcome(trigger, None, str(exc))
-    return Outcome(trigger, response, None, fingerprint(response))
-
-
-async def trigger_pass(ctx: CheckContext) -> TriggerPass:
-    """The shared error-provoking pass (one per run, whichever check asks first)."""
-
-    async def run() -> TriggerPass:
-        triggers = await _plan(ctx, ctx.http, secrets.token_hex(6))
-        outcomes = await asyncio.gather(*(_send(ctx, t) for t in triggers))
-        for outcome in outcomes:
-            if outcome.response is not None:
-                for found in _WERKZEUG_SECRET.finditer(outcome.response.text[:4000]):
-                    ctx.redactor.add(found.group(1))
-        return TriggerPass(tuple(outcomes))
-
-    return await ctx.memo.get("debug:triggers", run)
-
-
-def _same_page(a: Response, b: Response) -> bool:
-    """Two answers are one catch-all page when their bodies agree once the requested paths are removed."""
-
-    def norm(r: Response) -> str:
-        return r.text.replace(urlsplit(r.url).path, "").strip()
-
-    return a.status == b.status and norm(a) == norm(b)
-
-
-async def endpoint_pass(ctx: CheckContext) -> EndpointPass:
-    async def probe(endpoint: Endpoint) -> Response | str:
-        headers = {"Accept": BROWSER_ACCEPT} if endpoint.json is None else {"Accept": API_ACCEPT}
-        try:
-            return await ctx.http.request(endpoint.method, endpoint.path, headers=headers, json=endpoint.json)
-        except HttpError as exc:
-            return str(exc)
-
-    async def run() -> EndpointPass:
-        baseline = next((o.response for o in (await trigger_pass(ctx)).outcomes if o.trigger.kind == "not-found"), None)
-        answers = await asyncio.gather(*(probe(e) for e in ENDPOINTS))
-        confirmed: list[Confirmed] = []
-        errors: list[str] = []
-        catch_all = False
-        for endpoint, answer in zip(ENDPOINTS, answers, strict=True):
-            if isinstance(answer, str):
-                errors.append(answer)
-                continue
-            if baseline is not None and answer.status < 300 and _same_page(answer, baseline):
-                catch_all = True
-                continue
-            if 200 <= answer.status < 300 and endpoint.matches(haystack(answer)):
-                confirmed.append(Confirmed(endpoint, answer))
-        return EndpointPass(tuple(confirmed), len(ENDPOINTS), tuple(errors), catch_all)
-
-    return await ctx.memo.get("debug:endpoints", run)
 
 
 def _judge(ctx: CheckContext, found: TriggerPass, signal: Signal, what: str, *, skip_pages: bool = False,

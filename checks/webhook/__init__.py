@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 
-from probe.checks.webhook_providers import (
+from probe.checks.webhook.providers import (
     GENERIC,
     PROVIDERS,
     Event,
@@ -36,12 +36,17 @@ from probe.checks.webhook_providers import (
     wrong_secret,
 )
 from probe.config import Section
-from probe.context import CheckContext
+from probe.context import CheckContext, MemoKey
+from probe.guards import Skip
 from probe.http import HttpError, Response
 from probe.model import Confidence, Result, Severity
-from probe.registry import check
+from probe.registry import Family, check
 
-MEMO_KEY = "webhook:probes"
+FAMILY = Family(
+    group="webhooks",
+    unlock='add [[webhooks]] with path, provider and secret = "${..._WEBHOOK_SECRET}", and run with --mode active',
+)
+
 CONTROL_REJECTED = "signed control event was rejected: check the secret/route"
 # Where AI-built and template apps put their receivers (Next.js route handlers, Express, Flask blueprints).
 COMMON_ROUTES = (
@@ -196,6 +201,9 @@ class Pass:
     tried: tuple[str, ...] = ()
 
 
+PROBES: MemoKey[Pass] = MemoKey("webhook:probes")
+
+
 def _token() -> str:
     return secrets.token_hex(12)
 
@@ -269,7 +277,7 @@ async def _discover(ctx: CheckContext) -> Pass:
 
 
 async def _run_pass(ctx: CheckContext) -> Pass:
-    targets: list[WebhookTarget] = list(ctx.section("webhooks") or [])
+    targets = ctx.sections(WebhookTarget)
     for target in targets:
         ctx.redactor.add(target.secret)
     if not targets:
@@ -278,12 +286,12 @@ async def _run_pass(ctx: CheckContext) -> Pass:
 
 
 async def _probes(ctx: CheckContext) -> Pass:
-    return await ctx.memo.get(MEMO_KEY, lambda: _run_pass(ctx))
-
-
-def _nothing_found(ctx: CheckContext, probes: Pass) -> Result:
-    return ctx.skip(ctx.location, f"no [[webhooks]] configured and none of {len(probes.tried)} common webhook routes "
-                                  "answered a POST; add [[webhooks]] with path, provider and secret (see docs/webhooks.md)")
+    """The one probing pass of the run; Skip when no receiver is configured and none was found."""
+    probes = await ctx.memo.get(PROBES, lambda: _run_pass(ctx))
+    if not probes.targets:
+        raise Skip(f"no [[webhooks]] configured and none of {len(probes.tried)} common webhook routes answered a POST; "
+                   "add [[webhooks]] with path, provider and secret (see docs/webhooks.md)")
+    return probes
 
 
 def _secret_needed(target: Probed) -> str:
@@ -357,8 +365,6 @@ def _judge(ctx: CheckContext, target: Probed, outcome: Outcome, *, accepted: str
 )
 async def unsigned_accepted(ctx: CheckContext) -> list[Result]:
     probes = await _probes(ctx)
-    if not probes.targets:
-        return [_nothing_found(ctx, probes)]
     return [
         _judge(ctx, t, t.unsigned,
                accepted=f"An unsigned {t.provider.title} test event (no {t.provider.scheme.header} header) was "
@@ -386,8 +392,6 @@ async def unsigned_accepted(ctx: CheckContext) -> list[Result]:
 )
 async def bad_signature_accepted(ctx: CheckContext) -> list[Result]:
     probes = await _probes(ctx)
-    if not probes.targets:
-        return [_nothing_found(ctx, probes)]
     results: list[Result] = []
     for t in probes.targets:
         if t.bad is None:
@@ -418,8 +422,6 @@ async def bad_signature_accepted(ctx: CheckContext) -> list[Result]:
 )
 async def tampered_accepted(ctx: CheckContext) -> list[Result]:
     probes = await _probes(ctx)
-    if not probes.targets:
-        return [_nothing_found(ctx, probes)]
     results: list[Result] = []
     for t in probes.targets:
         if not t.has_secret:
@@ -456,8 +458,6 @@ async def tampered_accepted(ctx: CheckContext) -> list[Result]:
 )
 async def replay_accepted(ctx: CheckContext) -> list[Result]:
     probes = await _probes(ctx)
-    if not probes.targets:
-        return [_nothing_found(ctx, probes)]
     results: list[Result] = []
     for t in probes.targets:
         if t.tolerance is None or not t.provider.scheme.timestamped:

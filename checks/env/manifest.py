@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from probe.checks.env_rules import browser_prefix
+from probe.checks.env.rules import browser_prefix
 
 Kind = Literal["secret", "url", "bool", "email", "string"]
 KINDS: tuple[Kind, ...] = ("secret", "url", "bool", "email", "string")

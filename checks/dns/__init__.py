@@ -17,13 +17,16 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
-from probe.checks.dns_takeover import NXDOMAIN, Provider, provider_for
+from probe.checks.dns.takeover import NXDOMAIN, Provider, provider_for
 from probe.config import Section
-from probe.context import CheckContext
+from probe.context import CheckContext, MemoKey
+from probe.guards import Skip, Unavailable
 from probe.http import HttpError, Response
 from probe.model import Confidence, Result, Severity
-from probe.registry import check
+from probe.registry import Family, check
 from probe.resolver import Answer, Resolver, parse_nameserver, zone_apex
+
+FAMILY = Family(group="dns", unlock="scan your real host name (a loopback or IP target has no DNS records to check)")
 
 # RFC 7208 section 4.6.4: more than ten DNS-querying terms make the whole SPF record a permanent error.
 SPF_LOOKUP_LIMIT = 10
@@ -75,15 +78,17 @@ CONFIG_SECTIONS = {"dns": DnsSettings}
 
 
 def _settings(ctx: CheckContext) -> DnsSettings:
-    settings: DnsSettings = ctx.section("dns")
-    return settings
+    return ctx.section(DnsSettings)
+
+
+RESOLVER: MemoKey[Resolver] = MemoKey("dns:resolver")
 
 
 async def _resolver(ctx: CheckContext) -> Resolver:
     async def make() -> Resolver:
         return Resolver(ctx.http, _settings(ctx).resolver)
 
-    return await ctx.memo.get("dns:resolver", make)
+    return await ctx.memo.get(RESOLVER, make)
 
 
 def _target_name(ctx: CheckContext) -> tuple[str | None, str]:
@@ -102,28 +107,29 @@ def _target_name(ctx: CheckContext) -> tuple[str | None, str]:
     return host, ""
 
 
-def _names(ctx: CheckContext) -> tuple[list[str], str]:
-    """Host names to check: the target's and `[dns] hosts`; or, when there are none, why."""
+def _names(ctx: CheckContext) -> list[str]:
+    """Host names to check: the target's and `[dns] hosts`; Skip when there are none."""
     own, why = _target_name(ctx)
     names = list(dict.fromkeys([*([own] if own else []), *_settings(ctx).hosts]))
-    if names:
-        return names, ""
-    return [], f"{why}: nothing to look up; set [dns] hosts = [\"app.example.com\"] to check your domain's names"
+    if not names:
+        raise Skip(f"{why}: nothing to look up; set [dns] hosts = [\"app.example.com\"] to check your domain's names")
+    return names
 
 
-async def _email_domain(ctx: CheckContext, resolver: Resolver) -> tuple[str | None, Result | None]:
+async def _email_domain(ctx: CheckContext, resolver: Resolver) -> str:
+    """The domain whose mail records are checked: configured, else the target's zone apex."""
     configured = _settings(ctx).email_domain
     if configured:
-        return configured, None
-    names, _ = _names(ctx)
-    if not names:
-        return None, ctx.skip(ctx.location, f"{_target_name(ctx)[1]}: no email domain to check; "
-                                            "set [dns] email_domain = \"example.com\"")
-    apex = await zone_apex(resolver, names[0])
+        return configured
+    own, why = _target_name(ctx)
+    if own is None and not _settings(ctx).hosts:
+        raise Skip(f"{why}: no email domain to check; set [dns] email_domain = \"example.com\"")
+    first = _names(ctx)[0]
+    apex = await zone_apex(resolver, first)
     if apex is None:
-        return None, ctx.error(f"dns:{names[0]}", f"could not find the DNS zone of {names[0]} at {resolver.label}; "
-                                                  "set [dns] email_domain")
-    return apex, None
+        raise Unavailable(f"could not find the DNS zone of {first} at {resolver.label}; set [dns] email_domain",
+                          f"dns:{first}")
+    return apex
 
 
 def _dig(resolver: Resolver, name: str, rdtype: str) -> str:
@@ -147,8 +153,12 @@ def _evidence(resolver: Resolver, answer: Answer, **extra: object) -> dict[str, 
 
 
 def _unanswered(ctx: CheckContext, location: str, answer: Answer, resolver: Resolver) -> Result:
+    return ctx.error(location, _no_answer(answer, resolver))
+
+
+def _no_answer(answer: Answer, resolver: Resolver) -> str:
     detail = answer.detail or f"the resolver answered {answer.status.upper()}"
-    return ctx.error(location, f"{answer.name} {answer.rdtype} at {resolver.label}: {detail}")
+    return f"{answer.name} {answer.rdtype} at {resolver.label}: {detail}"
 
 
 # --- dangling CNAMEs -------------------------------------------------------------------------------------
@@ -173,9 +183,7 @@ def _unanswered(ctx: CheckContext, location: str, answer: Answer, resolver: Reso
     needs_page=False,
 )
 async def dangling_cname(ctx: CheckContext) -> list[Result]:
-    names, why = _names(ctx)
-    if not names:
-        return [ctx.skip(ctx.location, why)]
+    names = _names(ctx)
     resolver = await _resolver(ctx)
     return [await _dangling_one(ctx, resolver, host) for host in names]
 
@@ -254,9 +262,7 @@ async def _by_page(ctx: CheckContext, resolver: Resolver, answer: Answer, host: 
     needs_page=False,
 )
 async def caa_missing(ctx: CheckContext) -> list[Result]:
-    names, why = _names(ctx)
-    if not names:
-        return [ctx.skip(ctx.location, why)]
+    names = _names(ctx)
     resolver = await _resolver(ctx)
     return [await _caa_one(ctx, resolver, host) for host in names]
 
@@ -347,19 +353,18 @@ async def count_spf_lookups(resolver: Resolver, record: str) -> SpfCount:
     return SpfCount(total, complete, tuple(dict.fromkeys(notes)))
 
 
-async def _domain_txt(ctx: CheckContext, name: str) -> tuple[Resolver, Answer | Result, str]:
+async def _domain_txt(ctx: CheckContext, name: str) -> tuple[Resolver, Answer, str]:
+    """The TXT answer at `name` (formatted with the email domain); Unavailable when it cannot be had."""
     resolver = await _resolver(ctx)
-    domain, problem = await _email_domain(ctx, resolver)
-    if problem is not None or domain is None:
-        return resolver, problem or ctx.skip(ctx.location, "no email domain"), ""
+    domain = await _email_domain(ctx, resolver)
     queried = name.format(domain=domain)
     answer = await resolver.lookup(queried, "TXT")
     location = f"dns:{queried}"
     if not answer.answered:
-        return resolver, _unanswered(ctx, location, answer, resolver), domain
+        raise Unavailable(_no_answer(answer, resolver), location)
     if answer.status == "nxdomain" and queried == domain:
-        return resolver, ctx.error(location, f"the email domain {domain} does not exist in DNS (NXDOMAIN at "
-                                             f"{resolver.label}); check [dns] email_domain"), domain
+        raise Unavailable(f"the email domain {domain} does not exist in DNS (NXDOMAIN at {resolver.label}); check "
+                          "[dns] email_domain", location)
     return resolver, answer, domain
 
 
@@ -379,10 +384,7 @@ async def _domain_txt(ctx: CheckContext, name: str) -> tuple[Resolver, Answer | 
     needs_page=False,
 )
 async def spf(ctx: CheckContext) -> list[Result]:
-    resolver, got, domain = await _domain_txt(ctx, "{domain}")
-    if isinstance(got, Result):
-        return [got]
-    answer = got
+    resolver, answer, domain = await _domain_txt(ctx, "{domain}")
     location = f"dns:{domain}"
     found = spf_records(answer.records)
     if not found:
@@ -431,10 +433,7 @@ def dmarc_tags(record: str) -> dict[str, str]:
     needs_page=False,
 )
 async def dmarc(ctx: CheckContext) -> list[Result]:
-    resolver, got, domain = await _domain_txt(ctx, "_dmarc.{domain}")
-    if isinstance(got, Result):
-        return [got]
-    answer = got
+    resolver, answer, domain = await _domain_txt(ctx, "_dmarc.{domain}")
     location = f"dns:_dmarc.{domain}"
     found = [r.strip() for r in answer.records if r.strip().lower().startswith("v=dmarc1")]
     if not found:
@@ -467,9 +466,7 @@ async def dmarc(ctx: CheckContext) -> list[Result]:
 )
 async def mx(ctx: CheckContext) -> list[Result]:
     resolver = await _resolver(ctx)
-    domain, problem = await _email_domain(ctx, resolver)
-    if problem is not None or domain is None:
-        return [problem or ctx.skip(ctx.location, "no email domain")]
+    domain = await _email_domain(ctx, resolver)
     location = f"dns:{domain}"
     answer = await resolver.lookup(domain, "MX")
     if not answer.answered:

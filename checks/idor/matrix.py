@@ -1,5 +1,5 @@
-"""Object-level authorization with two (or more) real accounts: can one read, walk to, or change the
-other's records by changing an id in the URL?
+"""The authorization matrix: the shared engine of the idor checks and of `auth.unauthenticated-access` and
+`auth.missing-role-check`. It registers no checks.
 
 One shared pass (the *matrix*, memoised as `idor:matrix`) feeds `idor.cross-account-read`,
 `idor.enumerable`, `auth.unauthenticated-access` and `auth.missing-role-check`:
@@ -38,15 +38,11 @@ from pydantic import Field, field_validator, model_validator
 
 from probe.accounts import LoginFailed, parse_request_line
 from probe.config import Section
-from probe.context import CheckContext
+from probe.context import CheckContext, MemoKey
+from probe.guards import Guard
 from probe.http import BudgetExhausted, DeadlineReached, HttpError, Response
-from probe.model import Result, Severity
+from probe.model import Result
 from probe.parsing import json_path
-from probe.registry import check
-
-OWASP_BOLA = "https://owasp.org/API-Security/editions/2023/en/0xa1-broken-object-level-authorization/"
-OWASP_IDOR = "https://cheatsheetseries.owasp.org/cheatsheets/Insecure_Direct_Object_Reference_Prevention_Cheat_Sheet.html"
-OWASP_BFLA = "https://owasp.org/API-Security/editions/2023/en/0xa5-broken-function-level-authorization/"
 
 MAX_IDS = 3  # records per resource tested across accounts
 MAX_ANON_IDS = 2  # records per resource requested without credentials
@@ -121,9 +117,6 @@ class ResourceSettings(Section):
         return [parse_request_line(r)[1] for r in (self.list_request, self.create) if r] + [self.path]
 
 
-CONFIG_SECTIONS = {"resources": list[ResourceSettings]}
-
-
 # --- judging bodies ---------------------------------------------------------------------------------
 
 
@@ -148,7 +141,7 @@ def leaves(document: Any) -> set[Leaf]:
     return found
 
 
-def _strong(leaf: Leaf) -> bool:
+def is_strong(leaf: Leaf) -> bool:
     """A value unlikely to match by chance: not a small number, not a one-letter word."""
     value = leaf[1]
     return len(value) >= 4 or (not value.lstrip("-").isdigit() and len(value) >= 3)
@@ -185,7 +178,7 @@ def carries_record(probe: Response, owner: Response, *, not_theirs: Iterable[Res
     excluded: set[Leaf] = set()
     for other in (*not_theirs, *((generic,) if generic is not None else ())):
         excluded |= leaves(other.json())
-    distinctive = {leaf for leaf in leaves(owner_doc) - excluded if _strong(leaf)}
+    distinctive = {leaf for leaf in leaves(owner_doc) - excluded if is_strong(leaf)}
     if not distinctive:
         return None
     probe_leaves = leaves(probe_doc) if probe_doc is not None else set()
@@ -344,7 +337,7 @@ class Matrix:
     no_control: tuple[str, ...]
 
 
-async def _get(ctx: CheckContext, actor: str | None, path: str, method: str = "GET") -> Response:
+async def request_as(ctx: CheckContext, actor: str | None, path: str, method: str = "GET") -> Response:
     # The matrix is idor's pass even when an auth check happens to start it: count it there.
     http = ctx.http.for_family("idor")
     if actor is None:
@@ -394,7 +387,7 @@ async def _prepare(ctx: CheckContext, resource: ResourceSettings, login_errors: 
     async def listed(actor: str, method: str, path: str) -> Response:
         key = f"{actor} {method} {path}"
         if key not in lists:
-            lists[key] = await _get(ctx, actor, path, method)
+            lists[key] = await request_as(ctx, actor, path, method)
         return lists[key]
 
     ids = [str(i) for i in resource.ids]
@@ -418,7 +411,7 @@ async def _prepare(ctx: CheckContext, resource: ResourceSettings, login_errors: 
         return prepared
     refused: list[str] = []
     for record_id in (prepared.owner_ids[:MAX_IDS] if resource.templated else [None]):
-        view = await _get(ctx, owner, resource.at(record_id))
+        view = await request_as(ctx, owner, resource.at(record_id))
         if 200 <= view.status < 300:
             prepared.records.append(Record(resource, record_id, view))
         else:
@@ -428,7 +421,7 @@ async def _prepare(ctx: CheckContext, resource: ResourceSettings, login_errors: 
         return prepared
     walker = next(iter(others_of(ctx, owner, login_errors)), None)
     if resource.templated and walker is not None:
-        prepared.generic = await _get(ctx, walker, resource.at(missing_id(prepared.owner_ids)))
+        prepared.generic = await request_as(ctx, walker, resource.at(missing_id(prepared.owner_ids)))
     return prepared
 
 
@@ -459,7 +452,7 @@ async def _harvest(ctx: CheckContext, owner: str, baselines: dict[str, Response]
     doc = await ctx.surface.openapi()
     routes: list[tuple[str, str]] = []
     if doc:
-        resources: list[ResourceSettings] = ctx.section("resources")
+        resources = ctx.sections(ResourceSettings)
         configured = {_PARAM.sub("{id}", r.path) for r in resources}
         servers = doc.get("servers")
         first = servers[0] if isinstance(servers, list) and servers and isinstance(servers[0], dict) else {}
@@ -552,7 +545,7 @@ def control_line(ctx: CheckContext, name: str) -> str | None:
     configured = ctx.accounts.settings(name).control
     if configured:
         return configured
-    resources: list[ResourceSettings] = ctx.section("resources")
+    resources = ctx.sections(ResourceSettings)
     return next((r.list_request for r in resources if r.list_request), None)
 
 
@@ -560,7 +553,7 @@ async def _control(ctx: CheckContext, name: str, line: str) -> Response | None:
     """The control request's answer when it succeeds; None when the account's session no longer works."""
     method, path = parse_request_line(line)
     try:
-        response = await _get(ctx, name, path, method)
+        response = await request_as(ctx, name, path, method)
     except LoginFailed:
         return None
     return response if 200 <= response.status < 300 else None
@@ -611,7 +604,7 @@ class Prober:
         if problem is None:
             async with self._gate:
                 try:
-                    response = await _get(self.ctx, actor, path)
+                    response = await request_as(self.ctx, actor, path)
                 except (BudgetExhausted, DeadlineReached) as exc:
                     problem = self.stopped(exc)
                 except HttpError as exc:
@@ -699,7 +692,7 @@ async def build_matrix(ctx: CheckContext) -> Matrix:
         await prober.submit(prepared, plan(ctx, prepared, login_errors))
         return len(ready)
 
-    resources: list[ResourceSettings] = ctx.section("resources")
+    resources = ctx.sections(ResourceSettings)
     for unit in units(resources):
         await run(unit)
     if harvest is not None:
@@ -714,20 +707,11 @@ async def build_matrix(ctx: CheckContext) -> Matrix:
     return Matrix(tuple(tested), login_errors, no_control)
 
 
+MATRIX: MemoKey[Matrix] = MemoKey("idor:matrix")
+
+
 async def matrix(ctx: CheckContext) -> Matrix:
-    return await ctx.memo.get("idor:matrix", lambda: build_matrix(ctx))
-
-
-def preconditions(ctx: CheckContext, *, accounts_needed: int) -> Result | None:
-    """A skip when the configuration cannot unlock this check."""
-    resources: list[ResourceSettings] = ctx.section("resources")
-    if not resources:
-        return ctx.skip(ctx.location, "needs [[resources]] (a path with {id}, its owner, and ids or a list request) "
-                                      "and [accounts.*]; see docs/authorization.md")
-    if len(ctx.accounts) < accounts_needed:
-        return ctx.skip(ctx.location, f"needs {accounts_needed} accounts: add [accounts.NAME] entries "
-                                      "(see docs/authorization.md)")
-    return None
+    return await ctx.memo.get(MATRIX, lambda: build_matrix(ctx))
 
 
 def resource_status(ctx: CheckContext, t: Tested) -> Result | None:
@@ -770,225 +754,6 @@ def login_note(m: Matrix) -> str:
     return (" Note: " + "; ".join(parts)) if parts else ""
 
 
-# --- the checks -------------------------------------------------------------------------------------
-
-
-@check(
-    id="idor.cross-account-read",
-    title="One account cannot read another account's records",
-    severity=Severity.CRITICAL,
-    cwe=639,
-    summary="With two accounts, B requests A's records by id; B must not get A's data back.",
-    risk="Changing a number in a URL is the first thing a curious user tries: if the API looks records up by id "
-    "without checking who owns them, every customer's data is one loop away from whoever tries.",
-    fix="Scope every lookup by the logged-in user (`Note.objects.get(id=id, owner=request.user)`, "
-    "`Note.query.filter_by(id=id, user_id=current_user.id).first_or_404()`, `where: { id, userId: session.user.id }`); "
-    "Django REST: filter get_queryset() by request.user or add an object permission; Rails: current_user.notes.find(id); "
-    "Supabase/Postgres: row-level security policies.",
-    references=(OWASP_BOLA, OWASP_IDOR),
-)
-async def cross_account_read(ctx: CheckContext) -> list[Result]:
-    skipped = preconditions(ctx, accounts_needed=2)
-    if skipped:
-        return [skipped]
-    m = await matrix(ctx)
-    # Role resources are auth.missing-role-check's; a path without {id} has no other account's version to ask for.
-    results = [resource_status(ctx, t) or _judge_cross(ctx, t, m)
-               for t in m.tested if not t.resource.role and t.resource.templated]
-    return results or [ctx.skip(ctx.location, "no [[resources]] entry with {id} and without role: add one to test "
-                                              "access across accounts")]
-
-
-def _judge_cross(ctx: CheckContext, t: Tested, m: Matrix) -> Result:
-    location, owner = ctx.http.url(t.resource.path), t.resource.owner
-    actors = others_of(ctx, owner, m.login_errors)
-    if not actors:
-        return ctx.error(location, f"{t.resource.label}: no other account could log in.{login_note(m)}")
-    leaks = t.across.leaks
-    if leaks:
-        ids = sorted({f"{o.who} read {o.record_id}" for o in leaks})
-        return ctx.fail(location, f"{leaks[0].who} got {owner}'s record {leaks[0].path} back ({how(leaks[0])}); "
-                                  f"{len(leaks)} leak(s): {', '.join(ids)}.",
-                        kind="cross-account-read", evidence=pair_evidence(leaks[0]))
-    return unsure(ctx, location, t.resource.label, t.across) or ctx.passed(
-        location, f"{', '.join(actors)} requested {t.records} of {owner}'s records; none came back "
-                  f"(statuses {t.across.statuses}).{login_note(m)}")
-
-
-@check(
-    id="idor.enumerable",
-    title="Records cannot be found by walking neighbouring ids",
-    severity=Severity.HIGH,
-    cwe=639,
-    summary="From the ids it knows, B walks neighbouring integer ids (±20) and counts records it can read that are "
-    "not its own.",
-    risk="Sequential ids tell an attacker where every other record is: a loop from 1 to N downloads the whole table "
-    "when ownership is not checked, and reveals how many customers and orders you have even when it is.",
-    fix="Check ownership on every lookup (see idor.cross-account-read) and expose opaque identifiers (UUIDv4, "
-    "random slugs, hashids) instead of database sequence numbers in URLs.",
-    references=(OWASP_BOLA, OWASP_IDOR),
-)
-async def enumerable(ctx: CheckContext) -> list[Result]:
-    skipped = preconditions(ctx, accounts_needed=2)
-    if skipped:
-        return [skipped]
-    m = await matrix(ctx)
-    results = [resource_status(ctx, t) or _judge_walk(ctx, t, m)
-               for t in m.tested if t.walk and t.resource.templated and not t.resource.role]
-    return results or [ctx.skip(ctx.location, "no [[resources]] path with {id} to walk")]
-
-
-def _judge_walk(ctx: CheckContext, t: Tested, m: Matrix) -> Result:
-    location, label = ctx.http.url(t.resource.path), t.resource.label
-    walker = next(iter(others_of(ctx, t.resource.owner, m.login_errors)), None)
-    if walker is None:
-        return ctx.error(location, f"{label}: no other account could log in.{login_note(m)}")
-    if not t.integer_ids:
-        return ctx.passed(location, f"{label}: ids are opaque (e.g. UUIDs), so there is nothing to walk; "
-                                    "access to known ids across accounts is idor.cross-account-read's test.",
-                          severity=Severity.INFO)
-    if t.walked_with:
-        return ctx.skip(location, f"{label}: its ids are {t.walked_with}'s, walked there once; whether this route "
-                                  "shows them to another account is idor.cross-account-read's test here.")
-    readable, walked = t.walked.leaks, t.walked.sent
-    if readable:
-        ids = [str(o.record_id) for o in readable]
-        return ctx.fail(location, f"{walker} walked {walked} neighbouring ids and read {len(readable)} records "
-                                  f"that are not its own (ids {', '.join(ids[:10])}{'…' if len(ids) > 10 else ''}).",
-                        kind="enumerable", evidence={"walker": walker, "walked": walked, "readable_ids": ids[:20],
-                                                     "example": readable[0].evidence})
-    return unsure(ctx, location, label, t.walked) or ctx.passed(
-        location, f"{walker} walked {walked} neighbouring ids and read no record that is not its own.{login_note(m)}")
-
-
-# --- active: cross-account writes -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class WriteTrial:
-    method: str
-    response: Response | None
-    changed: bool
-    problem: str | None = None
-
-
-@check(
-    id="idor.cross-account-write",
-    title="One account cannot change or delete another account's records",
-    severity=Severity.CRITICAL,
-    cwe=639,
-    active=True,
-    summary="On a record created for A in this run (opt-in per resource), B sends PATCH/PUT/DELETE; A's record "
-    "must be unchanged. The record is deleted afterwards.",
-    risk="If writes are not scoped to the owner, any user can alter or erase every other user's data by id: "
-    "silent tampering, account takeover through changed e-mail addresses, or mass deletion.",
-    fix="Apply the same owner-scoped lookup to update and delete handlers as to reads (get_object_or_404(Note, id=id, "
-    "owner=request.user); `UPDATE ... WHERE id = ? AND user_id = ?` and check the affected row count; Django REST "
-    "object permissions; Supabase RLS `using` and `with check` policies).",
-    references=(OWASP_BOLA, OWASP_IDOR),
-)
-async def cross_account_write(ctx: CheckContext) -> list[Result]:
-    skipped = preconditions(ctx, accounts_needed=2)
-    if skipped:
-        return [skipped]
-    opted = [r for r in ctx.section("resources") if r.write]
-    if not opted:
-        return [ctx.skip(ctx.location, "writes are opt-in per resource: set write = true and create = 'POST ...' on a "
-                                       "[[resources]] entry, against a staging target")]
-    # The read matrix runs first, so the record made here never shows up in it (or vanishes under it).
-    await matrix(ctx)
-    results: list[Result] = []
-    for resource in opted:
-        location = ctx.http.url(resource.path)
-        if not resource.create or not resource.templated:
-            results.append(ctx.skip(location, f"{resource.label}: needs create = 'POST ...' and a path with {{id}}: "
-                                              "writes only ever touch a record made in this run"))
-        else:
-            results.append(await _write_trial(ctx, resource))
-    return results
-
-
-async def _write_trial(ctx: CheckContext, resource: ResourceSettings) -> Result:
-    location = ctx.http.url(resource.path)
-    owner = resource.owner
-    if owner not in ctx.accounts.names:
-        return ctx.error(location, f"{resource.label}: owner {owner!r} is not an [accounts.{owner}] entry")
-    try:
-        await ctx.accounts.session(owner)
-    except LoginFailed as exc:
-        return ctx.error(location, f"{resource.label}: {exc}")
-    actor = None
-    for name in ctx.accounts.names:
-        if name == owner:
-            continue
-        try:
-            await ctx.accounts.session(name)
-            actor = name
-            break
-        except LoginFailed:
-            continue
-    if actor is None:
-        return ctx.error(location, f"{resource.label}: no other account could log in")
-    method, path = parse_request_line(resource.create or "")
-    made = await ctx.accounts.request(ctx.http, owner, method, path, json=resource.create_json, follow_redirects=False)
-    found = json_path(made.json(), resource.created_id_at)
-    if not 200 <= made.status < 300 or not found or not isinstance(found[0], (str, int)):
-        return ctx.error(location, f"{resource.label}: {owner}'s create {method} {path} answered {made.status} "
-                                   f"without an id at {resource.created_id_at}", evidence=made.evidence(max_chars=200))
-    record_path = resource.at(str(found[0]))
-    trials: list[WriteTrial] = []
-    try:
-        before = await _get(ctx, owner, record_path)
-        if not 200 <= before.status < 300:
-            return ctx.error(location, f"{resource.label}: {owner} cannot read the record it just made "
-                                       f"({record_path} → {before.status})")
-        for write in resource.write_methods:
-            body = None if write == "DELETE" else resource.write_json
-            try:
-                sent = await ctx.accounts.request(ctx.http, actor, write, record_path, json=body, follow_redirects=False)
-                after = await _get(ctx, owner, record_path)
-            except (BudgetExhausted, DeadlineReached):
-                raise
-            except HttpError as exc:
-                trials.append(WriteTrial(write, None, False, str(exc)))
-                continue
-            trials.append(WriteTrial(write, sent, _changed(write, resource.write_json, before, after)))
-            if trials[-1].changed:
-                break
-    finally:
-        cleanup = await _clean_up(ctx, owner, record_path)
-    written = next((t for t in trials if t.changed), None)
-    evidence: dict[str, Any] = {"record": record_path, "created_by": owner, "written_by": actor, "cleanup": cleanup,
-                                "attempts": {t.method: (t.response.status if t.response else t.problem) for t in trials}}
-    if written is not None and written.response is not None:
-        evidence["write"] = written.response.evidence(max_chars=200)
-        return ctx.fail(location, f"{actor}'s {written.method} changed {owner}'s record {record_path} "
-                                  f"(answered {written.response.status}; {owner}'s view changed). Cleanup: {cleanup}.",
-                        kind=f"cross-account-write:{written.method.lower()}", evidence=evidence)
-    problems = [f"{t.method}: {t.problem}" for t in trials if t.problem]
-    if problems:
-        return ctx.error(location, f"{resource.label}: {'; '.join(problems)}", evidence=evidence)
-    tried = ", ".join(f"{t.method} → {t.response.status}" for t in trials if t.response)
-    return ctx.passed(location, f"{actor} tried {tried} on {owner}'s fresh record; it was unchanged. Cleanup: {cleanup}.",
-                      evidence=evidence)
-
-
-def _changed(method: str, written: dict[str, Any], before: Response, after: Response) -> bool:
-    """Judged on the owner's own view: gone after a DELETE, or showing a value the other account wrote. A record
-    that changes on every read (a view counter, a timestamp) is therefore not mistaken for a write."""
-    if method == "DELETE":
-        return not 200 <= after.status < 300
-    marks = {value for _, value in leaves(written) if _strong((_, value))}
-    fresh = {value for _, value in leaves(after.json())} - {value for _, value in leaves(before.json())}
-    return bool(marks & fresh) or any(m in after.text and m not in before.text for m in marks)
-
-
-async def _clean_up(ctx: CheckContext, owner: str, record_path: str) -> str:
-    try:
-        gone = await ctx.accounts.request(ctx.http, owner, "DELETE", record_path, follow_redirects=False)
-    except HttpError as exc:
-        return f"DELETE {record_path} as {owner} failed ({exc}): remove it by hand"
-    if gone.status < 300 or gone.status in (404, 410):
-        return f"deleted {record_path} as {owner}" if gone.status < 300 else f"{record_path} was already gone"
-    return f"DELETE {record_path} as {owner} answered {gone.status}: remove it by hand"
-
+# The precondition every matrix check declares (with `accounts(n)`): resources to test.
+RESOURCES = Guard("needs [[resources]] (a path with {id}, its owner, and ids or a list request) and [accounts.*]; "
+                  "see docs/authorization.md", lambda ctx: bool(ctx.sections(ResourceSettings)))

@@ -22,16 +22,22 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
-from probe.checks import env_rules as rules
-from probe.checks.env_manifest import KINDS, Kind, Manifest, ManifestError, VarSpec, load_manifest
-from probe.checks.env_sources import Deployed, DeployedVar, SourceError, SourceOptions, SourceSpec, load, parse_spec
-from probe.checks.secret_formats import KeyClass, classify, jwt_claims
-from probe.checks.secrets import Text, bundle, excerpt
+from probe.checks.env import rules
+from probe.checks.env.manifest import KINDS, Kind, Manifest, ManifestError, VarSpec, load_manifest
+from probe.checks.env.sources import Deployed, DeployedVar, SourceError, SourceOptions, SourceSpec, load, parse_spec
+from probe.checks.secrets.bundle import Text, bundle, excerpt
+from probe.checks.secrets.formats import KeyClass, classify, jwt_claims
 from probe.config import ConfigError, Section
-from probe.context import CheckContext
+from probe.context import CheckContext, MemoKey
+from probe.guards import Skip, Unavailable
 from probe.model import FileLocation, Result, Severity
 from probe.redact import mask
-from probe.registry import check
+from probe.registry import Family, check
+
+FAMILY = Family(
+    group="configuration",
+    unlock="set [env] manifest (your .env.example) and deployed (dotenv:PATH, process, vercel:APP, heroku:APP ...)",
+)
 
 PRODUCTION_NAMES = frozenset({"production", "prod", "live"})
 STAGING_NAMES = frozenset({"staging", "stage", "preview", "uat", "qa"})
@@ -155,12 +161,15 @@ def _options(ctx: CheckContext, settings: EnvSettings) -> SourceOptions:
     )
 
 
+STATE: MemoKey[EnvState] = MemoKey("env:state")
+
+
 async def _state(ctx: CheckContext) -> EnvState:
-    return await ctx.memo.get("env:state", lambda: _load_state(ctx))
+    return await ctx.memo.get(STATE, lambda: _load_state(ctx))
 
 
 async def _load_state(ctx: CheckContext) -> EnvState:
-    settings: EnvSettings = ctx.section("env")
+    settings = ctx.section(EnvSettings)
     explicit = settings.manifest is not None
     path = Path(settings.manifest).expanduser() if explicit else Path.cwd() / ".env.example"  # type: ignore[arg-type]
     try:
@@ -239,14 +248,17 @@ def _evidence(state: EnvState, var: DeployedVar, **extra: Any) -> dict[str, Any]
     return {**out, **extra}
 
 
-def _precondition(ctx: CheckContext, state: EnvState, *, manifest: bool = False) -> list[Result] | None:
+async def _deployed(ctx: CheckContext, *, manifest: bool = False) -> EnvState:
+    """The run's env state with a deployed environment to judge (and a manifest, when asked for); Skip or Unavailable
+    saying what is missing otherwise."""
+    state = await _state(ctx)
     if manifest and state.manifest is None:
-        return [ctx.skip("env", NO_MANIFEST)]
+        raise Skip(NO_MANIFEST, "env")
     if state.problem:
-        return [ctx.error("env", state.problem)]
+        raise Unavailable(state.problem, "env")
     if state.deployed is None:
-        return [ctx.skip("env", NO_DEPLOYED)]
-    return None
+        raise Skip(NO_DEPLOYED, "env")
+    return state
 
 
 def _candidates(state: EnvState) -> list[DeployedVar]:
@@ -298,12 +310,12 @@ def _judge_values(
     return results
 
 
-def _needs_environment(ctx: CheckContext, state: EnvState, *, staging_too: bool) -> list[Result] | None:
+def _require_environment(state: EnvState, *, staging_too: bool) -> None:
     if state.production or (staging_too and state.deployed_like):
-        return None
+        return
     applies = "production and staging" if staging_too else "production"
-    return [ctx.skip(f"env:{state.environment}",
-                     f"environment is {state.environment!r}; this rule applies to {applies} (--environment production)")]
+    raise Skip(f"environment is {state.environment!r}; this rule applies to {applies} (--environment production)",
+               f"env:{state.environment}")
 
 
 async def _served(ctx: CheckContext, find: Callable[[str], Iterable[tuple[int, int, str, str]]], kind: str,
@@ -320,10 +332,17 @@ async def _served(ctx: CheckContext, find: Callable[[str], Iterable[tuple[int, i
         ctx.location, f"No {what} in {len(served.texts)} served text(s) (page, scripts, source maps).")]
 
 
-def _merge_parts(deployed: list[Result], served: list[Result]) -> list[Result]:
-    """A check with two halves (deployed values and the served bundle): a deployed half that could not run
-    adds its skip without hiding the bundle's verdict."""
-    return [*deployed, *served]
+async def _with_deployed(ctx: CheckContext, served: list[Result],
+                         judge_deployed: Callable[[EnvState], list[Result]]) -> list[Result]:
+    """A check with two halves, the deployed values and the served bundle: a deployed half that cannot run adds its
+    skip or error without hiding the bundle's verdict."""
+    try:
+        state = await _deployed(ctx)
+    except Skip as skipped:
+        return [ctx.skip(skipped.location or ctx.location, skipped.reason), *served]
+    except Unavailable as missing:
+        return [ctx.error(missing.location or ctx.location, missing.reason), *served]
+    return [*judge_deployed(state), *served]
 
 
 # --- the checks ----------------------------------------------------------------------------------------------
@@ -343,10 +362,7 @@ def _merge_parts(deployed: list[Result], served: list[Result]) -> list[Result]:
     references=(TWELVE_FACTOR,),
 )
 async def missing(ctx: CheckContext) -> list[Result]:
-    state = await _state(ctx)
-    early = _precondition(ctx, state, manifest=True)
-    if early:
-        return early
+    state = await _deployed(ctx, manifest=True)
     assert state.manifest is not None and state.deployed is not None
     results = [
         ctx.fail(_loc(state, spec.name), f"{spec.name} is required by the manifest but not set in {state.deployed.label}.",
@@ -374,10 +390,7 @@ async def missing(ctx: CheckContext) -> list[Result]:
     references=(TWELVE_FACTOR,),
 )
 async def empty(ctx: CheckContext) -> list[Result]:
-    state = await _state(ctx)
-    early = _precondition(ctx, state)
-    if early:
-        return early
+    state = await _deployed(ctx)
 
     def required(var: DeployedVar) -> bool:
         spec = state.manifest.get(var.name) if state.manifest else None
@@ -421,10 +434,7 @@ def _placeholder(state: EnvState, var: DeployedVar) -> str | None:
     references=(TWELVE_FACTOR,),
 )
 async def placeholder(ctx: CheckContext) -> list[Result]:
-    state = await _state(ctx)
-    early = _precondition(ctx, state)
-    if early:
-        return early
+    state = await _deployed(ctx)
 
     def judge(var: DeployedVar) -> Result | None:
         reason = _placeholder(state, var)
@@ -472,9 +482,7 @@ def _bundle_hits(ctx: CheckContext, texts: Iterable[Text], find: Callable[[str],
     references=("https://docs.stripe.com/keys#test-live-modes", "https://clerk.com/docs/deployments/overview"),
 )
 async def test_credential(ctx: CheckContext) -> list[Result]:
-    state = await _state(ctx)
-    if not state.production:
-        return _needs_environment(ctx, state, staging_too=False) or []
+    _require_environment(await _state(ctx), staging_too=False)
 
     def find(text: str) -> Iterable[tuple[int, int, str, str]]:
         for marker in rules.SANDBOX_MARKERS:
@@ -482,10 +490,7 @@ async def test_credential(ctx: CheckContext) -> list[Result]:
                 for match in marker.pattern.finditer(text[:SCAN_LIMIT]):
                     yield match.start(), match.end(), match.group(0), marker.provider
 
-    served = await _served(ctx, find, "test-credential", "test-mode keys or sandbox URLs")
-    deployed = _precondition(ctx, state)
-    if deployed is None:
-
+    def judge_deployed(state: EnvState) -> list[Result]:
         def judge(var: DeployedVar) -> Result | None:
             marker = rules.sandbox_marker(var.name, var.value or "")
             if marker is None:
@@ -494,8 +499,10 @@ async def test_credential(ctx: CheckContext) -> list[Result]:
                             kind="test-credential", file=_file(state, var.name),
                             evidence=_evidence(state, var, provider=marker.provider, reference=marker.source))
 
-        deployed = _judge_values(ctx, state, judge, what="test-mode credentials")
-    return _merge_parts(deployed, served)
+        return _judge_values(ctx, state, judge, what="test-mode credentials")
+
+    served = await _served(ctx, find, "test-credential", "test-mode keys or sandbox URLs")
+    return await _with_deployed(ctx, served, judge_deployed)
 
 
 
@@ -533,14 +540,9 @@ def _local_urls(text: str, own_netloc: str) -> Iterable[tuple[int, int, str, str
     references=(TWELVE_FACTOR,),
 )
 async def localhost_url(ctx: CheckContext) -> list[Result]:
-    state = await _state(ctx)
-    if not state.deployed_like:
-        return _needs_environment(ctx, state, staging_too=True) or []
+    _require_environment(await _state(ctx), staging_too=True)
     own = urlsplit(ctx.target).netloc.lower() if ctx.target else ""
-    served = await _served(ctx, lambda t: _local_urls(t, own), "localhost-url", "localhost or private-network URLs")
-    deployed = _precondition(ctx, state)
-    if deployed is None:
-
+    def judge_deployed(state: EnvState) -> list[Result]:
         def judge(var: DeployedVar) -> Result | None:
             value = (var.value or "").strip()
             for _start, _end, _url, shown in _local_urls(value, ""):
@@ -548,8 +550,10 @@ async def localhost_url(ctx: CheckContext) -> list[Result]:
                                 file=_file(state, var.name), evidence=_evidence(state, var, host=shown))
             return None
 
-        deployed = _judge_values(ctx, state, judge, what="localhost or private-network URLs")
-    return _merge_parts(deployed, served)
+        return _judge_values(ctx, state, judge, what="localhost or private-network URLs")
+
+    served = await _served(ctx, lambda t: _local_urls(t, own), "localhost-url", "localhost or private-network URLs")
+    return await _with_deployed(ctx, served, judge_deployed)
 
 
 @check(
@@ -566,10 +570,8 @@ async def localhost_url(ctx: CheckContext) -> list[Result]:
     references=("https://docs.djangoproject.com/en/stable/howto/deployment/checklist/",),
 )
 async def debug_flag(ctx: CheckContext) -> list[Result]:
-    state = await _state(ctx)
-    early = _precondition(ctx, state) or _needs_environment(ctx, state, staging_too=True)
-    if early:
-        return early
+    state = await _deployed(ctx)
+    _require_environment(state, staging_too=True)
 
     def judge(var: DeployedVar) -> Result | None:
         flag = rules.debug_flag(var.name, var.value or "")
@@ -623,10 +625,7 @@ def _weakness(var: DeployedVar, spec: VarSpec | None) -> tuple[str, str] | None:
                 "https://www.rfc-editor.org/rfc/rfc7518#section-3.2"),
 )
 async def weak_secret(ctx: CheckContext) -> list[Result]:
-    state = await _state(ctx)
-    early = _precondition(ctx, state)
-    if early:
-        return early
+    state = await _deployed(ctx)
 
     def judge(var: DeployedVar) -> Result | None:
         spec = state.manifest.get(var.name) if state.manifest else None
@@ -659,10 +658,7 @@ def _exposed_to_browser(state: EnvState, var: DeployedVar) -> bool:
     references=(rules.BROWSER_PREFIXES[0][1], rules.BROWSER_PREFIXES[1][1]),
 )
 async def public_secret(ctx: CheckContext) -> list[Result]:
-    state = await _state(ctx)
-    early = _precondition(ctx, state)
-    if early:
-        return early
+    state = await _deployed(ctx)
 
     def judge(var: DeployedVar) -> Result | None:
         value = var.value or ""
@@ -696,10 +692,7 @@ async def public_secret(ctx: CheckContext) -> list[Result]:
     references=(TWELVE_FACTOR,),
 )
 async def undeclared(ctx: CheckContext) -> list[Result]:
-    state = await _state(ctx)
-    early = _precondition(ctx, state, manifest=True)
-    if early:
-        return early
+    state = await _deployed(ctx, manifest=True)
     assert state.manifest is not None and state.deployed is not None
     if not state.deployed.app_only:
         return [ctx.skip(f"env:{state.environment}", "the process environment also holds the system's own variables; "
@@ -743,10 +736,7 @@ def _kind_problem(spec: VarSpec, value: str) -> str | None:
     references=(TWELVE_FACTOR,),
 )
 async def invalid(ctx: CheckContext) -> list[Result]:
-    state = await _state(ctx)
-    early = _precondition(ctx, state, manifest=True)
-    if early:
-        return early
+    state = await _deployed(ctx, manifest=True)
     assert state.manifest is not None
     manifest = state.manifest
 
@@ -782,24 +772,21 @@ async def invalid(ctx: CheckContext) -> list[Result]:
     references=("https://vite.dev/guide/env-and-mode", "https://nextjs.org/docs/app/guides/environment-variables"),
 )
 async def unresolved(ctx: CheckContext) -> list[Result]:
-    state = await _state(ctx)
-
     def find(text: str) -> Iterable[tuple[int, int, str, str]]:
         for match in rules.UNRESOLVED_IN_BUNDLE.finditer(text[:SCAN_LIMIT]):
             yield match.start(), match.end(), match.group(0), match.group(0)[:60]
 
-    served = await _served(ctx, find, "unresolved", "unresolved references")
-    deployed = _precondition(ctx, state)
-    if deployed is None:
-
+    def judge_deployed(state: EnvState) -> list[Result]:
         def judge(var: DeployedVar) -> Result | None:
             if not rules.UNRESOLVED_VALUE.match((var.value or "").strip()):
                 return None
             return ctx.fail(_loc(state, var.name), f"{var.name} holds an unresolved reference, not a value.",
                             kind="unresolved", file=_file(state, var.name), evidence=_evidence(state, var))
 
-        deployed = _judge_values(ctx, state, judge, what="unresolved references")
-    return _merge_parts(deployed, served)
+        return _judge_values(ctx, state, judge, what="unresolved references")
+
+    served = await _served(ctx, find, "unresolved", "unresolved references")
+    return await _with_deployed(ctx, served, judge_deployed)
 
 
 def _secretish(state: EnvState, name: str, value: str) -> bool:
@@ -834,10 +821,10 @@ def _fingerprint(var: DeployedVar) -> str | None:
 async def shared_secret(ctx: CheckContext) -> list[Result]:
     state = await _state(ctx)
     if state.compare_problem:
-        return [ctx.error("env", state.compare_problem)]
+        raise Unavailable(state.compare_problem, "env")
     if len(state.compared) != 2:
-        return [ctx.skip("env", "compare two environments: --compare staging=dotenv:.env.staging production, "
-                                "or [env] compare = [\"SOURCE_A\", \"SOURCE_B\"]")]
+        raise Skip("compare two environments: --compare staging=dotenv:.env.staging production, or [env] compare = "
+                   "[\"SOURCE_A\", \"SOURCE_B\"]", "env")
     left, right = state.compared
     results: list[Result] = []
     compared = 0
