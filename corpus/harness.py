@@ -243,7 +243,10 @@ def ensure_postgres(log: Path) -> Path:
 
 @dataclass
 class Postgres:
-    """A private cluster in a temp dir on a free loopback port, trust auth, stopped by `stop` whatever happened."""
+    """A private cluster in a temp dir on a free loopback port, trust auth, stopped by `stop` whatever happened.
+
+    Mutable on purpose: `start` picks the port and `stop` must know whether there is anything to stop.
+    """
 
     bindir: Path
     root: Path

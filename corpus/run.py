@@ -122,6 +122,8 @@ def probe_check_ids(probe: Path) -> set[str]:
 
 @dataclass
 class Outcome:
+    """One scan's verdict, filled in as the scan and the judging proceed."""
+
     app: str
     setup: str
     mode: str
