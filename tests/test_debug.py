@@ -4,10 +4,8 @@ Express in development and production, a catch-all SPA, and the demo app."""
 
 from __future__ import annotations
 
-import contextlib
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +13,7 @@ import pytest
 from flask import Flask, send_from_directory
 
 from fixtures.debug import fastapi_app, flask_app
-from fixtures.serve import serve_asgi, serve_command, serve_wsgi
+from fixtures.serve import serve_asgi, serve_command, serve_waitress, serve_wsgi
 from probe.checks.debug.fingerprints import DEV_SERVERS
 from probe.docs import explain_text
 from probe.model import Report, Status
@@ -86,7 +84,7 @@ def _spa() -> Flask:
 
 @pytest.fixture(scope="module")
 def spa_report() -> Iterator[Report]:
-    with _waitress(_spa()) as url:
+    with serve_waitress(_spa()) as url:
         yield _scan(url)
 
 
@@ -240,7 +238,7 @@ def vite_reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Report]:
     dist = tmp_path_factory.mktemp("vite-dist")
     subprocess.run(["node", "node_modules/vite/bin/vite.js", "build", "vite-app", "--outDir", str(dist),
                     "--emptyOutDir", "--logLevel", "warn"], cwd=NODE_DIR, check=True, timeout=120)
-    with _waitress(_static(dist)) as url:
+    with serve_waitress(_static(dist)) as url:
         reports["build"] = scan(url, only=only, rate=200)
     return reports
 
@@ -271,7 +269,7 @@ def test_catch_all_naming_the_vite_client_is_not_a_dev_server() -> None:
     def catch_all(path: str) -> str:
         return index
 
-    with _waitress(app) as url:
+    with serve_waitress(app) as url:
         report = scan(url, only=["debug.dev-server"], rate=200)
     [result] = expect(report, "debug.dev-server", "pass")
     assert "/@vite/client" in result.detail
@@ -340,20 +338,6 @@ def test_explain_names_the_setting_per_framework(check_id: str, settings: list[s
 # --- development servers that name themselves: Django's runserver and Werkzeug, with waitress as the twin ---
 
 
-@contextlib.contextmanager
-def _waitress(app: Flask) -> Iterator[str]:
-    from waitress import create_server
-
-    server = create_server(app, host="127.0.0.1", port=0)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.effective_port}"
-    finally:
-        server.close()
-        thread.join(5)
-
-
 def test_django_runserver_fails_and_waitress_passes() -> None:
     reports: dict[str, Report] = {}
     for server in ("runserver", "waitress"):
@@ -373,7 +357,7 @@ def test_werkzeug_dev_server_fails_and_waitress_passes() -> None:
     app = flask_app.create_app(debug=False)
     with serve_wsgi(app) as url:  # Werkzeug's server, what `flask run` and run_simple start
         werkzeug = scan(url, only=["debug.dev-server"], rate=200)
-    with _waitress(app) as url:
+    with serve_waitress(app) as url:
         production = scan(url, only=["debug.dev-server"], rate=200)
     [found] = expect(werkzeug, "debug.dev-server", "fail")
     assert found.kind == "werkzeug-dev-server" and "Werkzeug/" in str(found.evidence)

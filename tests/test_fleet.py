@@ -21,7 +21,7 @@ import pytest
 from flask import Flask
 from junitparser import JUnitXml
 
-from fixtures.serve import serve_wsgi
+from fixtures.serve import serve_waitress
 from probe import fleet
 from probe.config import ConfigError
 from probe.demo import Demo
@@ -53,13 +53,13 @@ def closed_port() -> int:
 
 @pytest.fixture(scope="module")
 def plain_apps() -> Iterator[list[str]]:
-    """Three stock Flask apps, each on its own port."""
+    """Three stock Flask apps, each on its own port, behind a production server."""
     apps = []
     for i in range(3):
         app = Flask(f"plain{i}")
         app.add_url_rule("/", view_func=lambda i=i: f"<html><body>app {i}</body></html>")
         apps.append(app)
-    with serve_wsgi(apps[0]) as a, serve_wsgi(apps[1]) as b, serve_wsgi(apps[2]) as c:
+    with serve_waitress(apps[0]) as a, serve_waitress(apps[1]) as b, serve_waitress(apps[2]) as c:
         yield [a, b, c]
 
 
