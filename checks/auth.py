@@ -295,7 +295,8 @@ async def _jwt_facts(ctx: CheckContext) -> JwtFacts:
             return JwtFacts(error="; ".join(failures))
         return JwtFacts(skip="no account's token is a JWT (opaque session tokens and cookies are not tested here)")
     settings = ctx.section(AuthSettings)
-    secret = crack(token, wordlists.secrets())
+    await wordlists.loaded()
+    secret = await wordlists.first_in_turns(wordlists.secrets(), lambda some: crack(token, some))
     source = wordlists.describe(secret) if secret is not None else None
     if secret is not None:
         ctx.redactor.add(secret)
@@ -483,7 +484,7 @@ async def jwt_weak_secret(ctx: CheckContext) -> list[Result]:
     location = ctx.http.url(facts.target.path) if facts.target else ctx.location
     if token.alg not in HMAC_ALGORITHMS:
         return [ctx.skip(location, f"{facts.account}'s token is signed with {token.alg!r}: no shared secret to guess")]
-    found = crack(token, wordlists.secrets())
+    found = await wordlists.first_in_turns(wordlists.secrets(), lambda some: crack(token, some))
     if found is not None:
         ctx.redactor.add(found)
         return [ctx.fail(location, f"{facts.account}'s {token.alg} token is signed with a published secret "

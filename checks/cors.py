@@ -18,6 +18,7 @@ share is the logged-in user's.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import ipaddress
 import re
 from collections.abc import Callable, Sequence
@@ -38,6 +39,8 @@ MAX_ROUTES = 8
 MAX_GROUPS = 3
 MAX_TRUSTED_CONTROLS = 2
 MAX_DOT_VARIANTS = 3
+# Routes named in the detail of a grant seen on many; the evidence lists them all.
+MAX_ROUTES_SHOWN = 3
 ATTACKER_HOST = "probe-attacker.example"  # .example is reserved (RFC 2606): nobody can own it
 UNRELATED = f"https://{ATTACKER_HOST}"
 # Starlette's CORSMiddleware with allow_origins=["*"] and allow_credentials=True sends `*` to requests
@@ -353,6 +356,27 @@ def _unprobed(ctx: CheckContext, sweep: Sweep, what: str = "") -> Result:
     return ctx.skip(ctx.location, f"{what}: {reasons}" if what else reasons)
 
 
+def _one_per_cause(failures: list[Result]) -> list[Result]:
+    """One failure per kind of grant: the app's CORS policy is one setting, so the routes that show the same grant are
+    one finding, reported at its most severe route with every route listed (count and first few in the detail)."""
+    by_kind: dict[str, list[Result]] = {}
+    for failure in failures:
+        by_kind.setdefault(failure.kind, []).append(failure)
+    merged: list[Result] = []
+    for same in by_kind.values():
+        worst = max(same, key=lambda r: r.severity.rank)
+        if len(same) == 1:
+            merged.append(worst)
+            continue
+        routes = [r.location for r in same]
+        shown = ", ".join(routes[:MAX_ROUTES_SHOWN]) + (f" and {len(routes) - MAX_ROUTES_SHOWN} more"
+                                                         if len(routes) > MAX_ROUTES_SHOWN else "")
+        merged.append(dataclasses.replace(
+            worst, detail=f"{worst.detail} The same grant is made on {len(routes)} routes: {shown}.",
+            evidence={**worst.evidence, "routes": routes}))
+    return merged
+
+
 def _tested(sweep: Sweep) -> str:
     note = f" ({sweep.account_problem})" if sweep.account_problem else ""
     who = f" with the credentials of account {sweep.account}" if sweep.account else ""
@@ -398,7 +422,7 @@ async def reflected_origin(ctx: CheckContext) -> list[Result]:
         results.append(ctx.fail(probe.url, detail + ".", kind=kind, evidence=probe.evidence(),
                                 severity=_grant_severity(probe, base=Severity.HIGH)))
     if results:
-        return results
+        return _one_per_cause(results)
     wildcard = [p.url for p in probes if p.variant == "unrelated" and p.cors.allow_origin == "*"
                 and not p.cors.allow_credentials]
     detail = f"No route echoed {UNRELATED}; {_tested(sweep)}."
@@ -435,7 +459,7 @@ async def null_origin(ctx: CheckContext) -> list[Result]:
             severity=_grant_severity(p, base=Severity.HIGH))
         for p in probes if p.echoed
     ]
-    return results or [ctx.passed(ctx.location, f"`Origin: null` was refused on {len(probes)} route group(s).")]
+    return _one_per_cause(results) or [ctx.passed(ctx.location, f"`Origin: null` was refused on {len(probes)} route group(s).")]
 
 
 @check(

@@ -4,8 +4,9 @@ passwords, password hashes, tokens, keys or a list of people's email addresses.
 Passive and read-only: each route is requested once with GET and no credentials. The routes are the discovered
 ones (`ctx.surface.api_paths()`: configured, named in the page and its scripts, listed in an OpenAPI document) and
 the document's GET operations, without path parameters (a template needs an id probe does not have) or required
-query parameters; a route the document lists without a GET, or whose path reads as an action (`/createdb`,
-`/logout`), is never requested, nor one that takes credentials or events (`/login`, `/webhooks/stripe`). At most
+query parameters. Never requested: a route the document lists without a GET, one whose path reads as an action
+(`/createdb`, `/logout`), one that takes credentials or events (`/login`, `/webhooks/stripe`), the caller's own
+record (`/api/me`) and a bare API prefix (`/api`); a route and its trailing-slash twin are requested once. At most
 `MAX_ROUTES` routes, those whose names suggest people or accounts first.
 """
 
@@ -22,9 +23,10 @@ from probe.context import CheckContext
 from probe.guards import Skip
 from probe.http import HttpError, Response
 from probe.model import Result, Severity
-from probe.operations import operations, reads_as_action, template_names
+from probe.operations import operations, template_names
 from probe.redact import mask
 from probe.registry import Family, check
+from probe.surface import reads_as_action
 
 FAMILY = Family(group="authorization")
 
@@ -55,6 +57,11 @@ _PEOPLE = re.compile(r"(?i)user|account|member|customer|admin|staff|profile|peop
 # Routes that take credentials or events rather than list records (log-in, sign-up, webhook receivers, OAuth
 # callbacks): a GET there reads nothing, so the bounded requests go elsewhere.
 _INTAKE = re.compile(r"(?i)(?:^|/)(?:log-?in|sign-?in|sign-?up|register|webhooks?|callback|oauth)(?:/|$)")
+# The caller's own record (`/api/me`): asked with no credentials it describes no one, so it lists nobody's data; an
+# account's control route is checked for refusing strangers by the authorization checks.
+_SELF = re.compile(r"(?i)(?:^|/)(?:me|self|whoami|current[-_]?user)(?:/|$)")
+# A bare API prefix (a script's `baseURL`, `/api`, `/v2`) names where routes live, not a route that lists records.
+_PREFIX = re.compile(r"(?i)^(?:/(?:api|rest))?(?:/v\d+)?/?$")
 _CSRF = re.compile(r"(?i)csrf|xsrf")
 MAX_NODES = 5_000
 
@@ -135,9 +142,15 @@ async def candidates(ctx: CheckContext) -> list[str]:
     listed = {op.path for op in ops}
     routes = [p for p in await ctx.surface.api_paths() if p not in listed or p in gets]
     routes.extend(sorted(gets))
-    plain = [r for r in dict.fromkeys(routes)
-             if not any(n is not None for n in template_names(r)) and not reads_as_action(r) and not _INTAKE.search(r)]
-    return sorted(plain, key=lambda r: not _PEOPLE.search(r))[:MAX_ROUTES]
+    # The surface leaves out actions in passive mode and `exclude`d routes; a read never needs an action, so the
+    # document's own routes are held to that in every mode.
+    plain = [r for r in routes if ctx.surface.may_request(r) and not reads_as_action(r) and not _PREFIX.match(r)
+             and not any(n is not None for n in template_names(r)) and not _INTAKE.search(r) and not _SELF.search(r)]
+    # A route and its trailing-slash twin (`/api/notes`, `/api/notes/` built by a script) are one route: the first seen.
+    unique: dict[str, str] = {}
+    for route in plain:
+        unique.setdefault(route.rstrip("/"), route)
+    return sorted(unique.values(), key=lambda r: not _PEOPLE.search(r))[:MAX_ROUTES]
 
 
 async def _read(ctx: CheckContext, route: str) -> Response | str:
@@ -171,7 +184,7 @@ async def public_data(ctx: CheckContext) -> list[Result]:
         raise Skip("no discovered GET route without path parameters to read (add `routes` to probe.toml)")
     answers = await asyncio.gather(*(_read(ctx, r) for r in routes))
     results: list[Result] = []
-    refused: list[str] = []
+    clean: list[str] = []
     errors: list[str] = []
     for route, answer in zip(routes, answers, strict=True):
         if isinstance(answer, str):
@@ -179,7 +192,7 @@ async def public_data(ctx: CheckContext) -> list[Result]:
             continue
         found = exposure(answer.json(), tokens_public=bool(_CSRF.search(route))) if 200 <= answer.status < 300 else None
         if found is None:
-            refused.append(f"{route} ({answer.status})")
+            clean.append(f"{route} ({answer.status})")
             continue
         for value in found.values:
             ctx.redactor.add(value)
@@ -191,8 +204,8 @@ async def public_data(ctx: CheckContext) -> list[Result]:
                                 kind="public-sensitive-data", evidence=evidence))
     if results:
         return results
-    if not refused:
+    if not clean:
         return [ctx.error(ctx.location, f"none of the {len(routes)} routes answered: {errors[0]}")]
     also = f" {len(errors)} got no answer: {'; '.join(errors)}." if errors else ""
-    return [ctx.passed(ctx.location, f"{len(refused)} routes read with no credentials, none with credential or personal "
-                                     f"fields: {', '.join(refused)}.{also}")]
+    return [ctx.passed(ctx.location, f"{len(clean)} routes read with no credentials, none with credential or personal "
+                                     f"fields: {', '.join(clean)}.{also}")]

@@ -25,6 +25,7 @@ no credentials: the result says whether the server accepted the forgery.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import re
@@ -139,6 +140,7 @@ def crack(cookie: SignedCookie, keys: tuple[bytes, ...]) -> bytes | None:
     """The key among `keys` that produced the cookie's signature, offline."""
     sign, wanted = _signer(cookie), cookie.signature
     return next((key for key in keys if hmac.compare_digest(sign(key), wanted)), None)
+
 
 
 def _b62(number: int) -> str:
@@ -291,11 +293,12 @@ async def session_weak_secret(ctx: CheckContext) -> list[Result]:
         where = ", ".join(gathered.looked)
         hint = "" if len(ctx.accounts) else "; log-in responses are checked when [login] and accounts are configured"
         raise Skip(f"no Flask, Django signed_cookies, express-session or cookie-session cookie in {where}{hint}")
+    await wordlists.loaded()
     keys = wordlists.keys()
     cracked: dict[tuple[str, bytes], list[SignedCookie]] = {}
     clean: list[SignedCookie] = []
     for cookie in gathered.cookies:
-        key = crack(cookie, keys)
+        key = await wordlists.first_in_turns(keys, functools.partial(crack, cookie))
         if key is None:
             clean.append(cookie)
         else:

@@ -20,9 +20,13 @@ The lists are read once per process, on first use, so a run whose checks never g
 from __future__ import annotations
 
 import ast
+import asyncio
 import functools
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
+from typing import TypeVar
 
 BUNDLED = "bundled"
 APP_DEFAULTS_LIST = "app-defaults"
@@ -30,6 +34,11 @@ FLASK_UNSIGN = "flask-unsign"
 FLASK_UNSIGN_SOURCE = "https://github.com/Paradoxis/Flask-Unsign-Wordlist"
 SUPERSET_ADVISORY = ("https://www.horizon3.ai/attack-research/disclosures/cve-2023-27524-insecure-default-"
                      "configuration-in-apache-superset-leads-to-remote-code-execution/")
+
+
+K = TypeVar("K")
+# Candidates tried between two turns of the event loop (a few milliseconds of HMACs).
+SLICE = 2_000
 
 
 @dataclass(frozen=True)
@@ -134,6 +143,33 @@ def secrets() -> tuple[str, ...]:
 def keys() -> tuple[bytes, ...]:
     """`secrets()` as HMAC keys."""
     return tuple(s.encode() for s in secrets())
+
+
+async def loaded() -> None:
+    """Read and index the lists once per process, off the event loop: half a second of parsing must not hold up the
+    run's other requests, its deadline or Ctrl-C. Await it before the first look-up in a check."""
+    await asyncio.to_thread(_load_once)
+
+
+_LOADING = threading.Lock()
+
+
+def _load_once() -> None:
+    # One thread parses, the others wait: the caches are not thread-safe on a first call, and CPython's ast module
+    # fails (SystemError) when several threads parse literals at once.
+    with _LOADING:
+        keys()
+
+
+async def first_in_turns(candidates: tuple[K, ...], find: Callable[[tuple[K, ...]], K | None]) -> K | None:
+    """`find` over the candidates a slice at a time, handing the event loop back between slices: tens of thousands of
+    HMACs must not hold it, or the run's deadline and Ctrl-C could not stop the check."""
+    for start in range(0, len(candidates), SLICE):
+        found = find(candidates[start:start + SLICE])
+        if found is not None:
+            return found
+        await asyncio.sleep(0)
+    return None
 
 
 def origin(secret: str) -> SecretList | None:

@@ -1,7 +1,6 @@
 """What an OpenAPI (3.x) or Swagger (2.0) document says about its operations: method, path (with the document's
-base path, templates kept) and the query and path parameters, with whether each is required and numeric. Also
-the two readings of a route that decide whether probe may request it: does its path read as an action, and which
-of its parameters carry numbers.
+base path, templates kept) and the query and path parameters, with whether each is required and numeric; and which
+parameters of a route seen elsewhere (a template, a query) carry numbers by their names.
 
 Only local `$ref`s (`#/components/parameters/...`, `#/parameters/...`) are followed; anything else is left out.
 """
@@ -14,16 +13,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 HTTP_METHODS = ("get", "head", "options", "post", "put", "patch", "delete")
-# Path words that name an action rather than a thing to read: a GET on `/createdb` or `/users/reset` may act, so a
-# passive run never requests such a route, whatever the document says its method is (VAmPI's `GET /createdb`
-# rebuilds its database). Matched as whole words of a path segment (`/reset-password`, `/db_seed`, `/createdb`).
-ACTION_WORDS = (
-    "create", "delete", "remove", "destroy", "drop", "truncate", "reset", "purge", "wipe", "flush", "seed", "init",
-    "initialize", "initialise", "install", "setup", "migrate", "rebuild", "restore", "logout", "signout", "sign-out",
-    "log-out", "revoke", "shutdown", "restart",
-)
-_ACTION = re.compile(r"(?i)(?:^|[/_.\-])(?:" + "|".join(re.escape(w) for w in ACTION_WORDS)
-                     + r")(?:db|database|s|ed|all)?(?=$|[/_.\-?])")
 # Parameter names that carry numbers by convention, for routes whose schema does not say (or is not known):
 # offset pagination (Django REST Framework `limit`/`offset`, FastAPI's tutorial `skip`/`limit`, Prisma `skip`/`take`),
 # page pagination (`page`, `per_page` as GitHub, `page_size`/`size` as DRF and Spring Data) and ids.
@@ -47,11 +36,6 @@ class Operation:
     method: str  # upper case
     path: str
     parameters: tuple[Parameter, ...]
-
-
-def reads_as_action(path: str) -> bool:
-    """Whether a path names an action (`/createdb`, `/api/users/reset`, `/logout`) rather than a thing to read."""
-    return bool(_ACTION.search(urlsplit(path).path))
 
 
 def numeric_name(name: str) -> bool:

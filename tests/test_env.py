@@ -3,6 +3,8 @@ twins for the rules the demo does not exercise, the manifest parser, and `probe 
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import secrets
 import subprocess
@@ -14,9 +16,10 @@ from typing import Any
 import pytest
 
 from probe.checks.env.manifest import load_manifest, parse_dotenv_manifest
-from probe.checks.env.rules import debug_flag, is_plain_value, placeholder_reason, sandbox_marker
+from probe.checks.env.rules import SECRET_NAME, debug_flag, placeholder_reason, sandbox_marker
 from probe.demo import Demo
 from probe.model import Report, Status
+from probe.redact import masked_inside_text
 from tests.helpers import ROOT, expect, results_for, scan
 
 DEMO_CONFIG = ROOT / "fixtures" / "demo" / "probe.toml"
@@ -81,14 +84,17 @@ def test_results_point_at_the_manifest_line(vulnerable_report: Report) -> None:
     assert missing.file.line is not None and lines[missing.file.line - 1].startswith("MAIL_FROM=")
 
 
-def test_no_deployed_value_is_printed(demo_vulnerable: Demo, vulnerable_report: Report) -> None:
+def test_secret_deployed_values_are_masked_and_the_others_shown(demo_vulnerable: Demo, vulnerable_report: Report) -> None:
     from dotenv import dotenv_values
 
-    # Booleans and environment names ("development") are vocabulary, not secrets, and may be named.
-    values = [v for v in dotenv_values(demo_vulnerable.deployed_env).values() if v and len(v) > 5 and not is_plain_value(v)]
-    text = repr(vulnerable_report)
-    leaked = [v for v in values if v in text]
-    assert not leaked
+    deployed = {k: v for k, v in dotenv_values(demo_vulnerable.deployed_env).items() if v}
+    text = json.dumps(dataclasses.asdict(vulnerable_report), default=str)
+    # Secret variables long enough to be masked inside text: never shown.
+    hidden = [v for k, v in deployed.items() if SECRET_NAME.search(k) and masked_inside_text(v)]
+    assert len(hidden) >= 3
+    assert not [v for v in hidden if v in text]
+    # Non-secrets are shown: the URL that is wrong, the flag that is on.
+    assert deployed["NEXT_PUBLIC_API_URL"] in text and "DEBUG=true" in text
 
 
 # --- dotenv twins for the rules the demo does not exercise ----------------------------------------------

@@ -15,7 +15,7 @@ from fixtures.api.fastapi_app import USERS, create_app
 from fixtures.serve import serve_asgi
 from probe.checks.exposure import exposure
 from probe.model import Report
-from probe.operations import reads_as_action
+from probe.surface import reads_as_action
 from tests.helpers import expect, scan
 
 CHECK = "auth.public-data"

@@ -5,12 +5,12 @@ The trigger pass provokes errors the safe way: an unknown path, an over-long pat
 percent-encoding, malformed JSON and a wrongly typed body to the API routes the surface knows, a quote in their
 path parameters, bad numbers (negative, zero, beyond 64 bits, NaN) in the numeric query and path parameters of GET
 routes (known from the OpenAPI document's parameter schemas, from conventional names such as skip/limit/page/id,
-and from values seen in configured URLs), and blank and wrongly typed submissions of the page's forms (in passive
-mode, never a form that looks like it creates, pays or sends, nor a route whose path reads as an action). The
+and from values seen in configured URLs; never to a route that reads as an action), and blank and wrongly typed
+submissions of the page's forms (in passive mode, never a form that looks like it creates, pays or sends). The
 endpoint pass asks for the usual debug and documentation endpoints, each confirmed by its content and compared with
 the answer to a random path, so a catch-all route proves nothing. Every loop is bounded: at most `MAX_API_ROUTES`
-routes, `MAX_FORMS` forms and `MAX_NUMBER_ROUTES` x `MAX_NUMBER_PARAMS` x 4 bad numbers (24). What comes back is matched
-against the table in `probe.checks.debug.fingerprints`.
+routes, `MAX_FORMS` forms and `MAX_NUMBER_ROUTES` x `MAX_NUMBER_PARAMS` x 4 bad numbers (24). What comes back is
+matched against the table in `probe.checks.debug.fingerprints`.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from probe.config import Section
 from probe.context import CheckContext, MemoKey
 from probe.http import HttpError, Response, ScopedHttp
 from probe.model import Mode
-from probe.operations import Parameter, numeric_name, operations, reads_as_action, template_names
-from probe.surface import Form
+from probe.operations import Parameter, numeric_name, operations, template_names
+from probe.surface import Form, reads_as_action
 
 MAX_API_ROUTES = 4
 MAX_FORMS = 3
@@ -278,7 +278,11 @@ async def _numeric_routes(ctx: CheckContext, settings: DebugSettings) -> list[Nu
     discovered = [r for p in await ctx.surface.api_paths() if p not in listed and (r := observed_route(p))]
     unique: dict[str, NumericRoute] = {}
     for route in (*found, *documented, *discovered):
-        if not reads_as_action(route.path):
+        # The document's routes do not pass through the surface's filter: held to it here, and never an action.
+        # A route under another's template (`/api/notes/{id}/export` under `/api/notes/{id}`) reads the same
+        # parameter, most often through the same lookup: one root cause, tested once.
+        nested = any(route.path.startswith(kept + "/") for kept in unique)
+        if ctx.surface.may_request(route.path) and not reads_as_action(route.path) and not nested:
             unique.setdefault(route.path, route)
     return list(unique.values())[:MAX_NUMBER_ROUTES]
 
@@ -295,9 +299,7 @@ async def _plan(ctx: CheckContext, http: ScopedHttp, token: str) -> list[Trigger
     for method, path in settings.requests():
         triggers.extend(_route_triggers(http, method, path, settings.account))
     configured = {p.split("?")[0] for _, p in settings.requests()}
-    # Malformed bodies go by POST: in passive mode never to a route that reads as an action (`/api/users/reset`).
-    routes = [p for p in await ctx.surface.api_paths()
-              if p not in configured and (ctx.mode is Mode.ACTIVE or not reads_as_action(p))][:MAX_API_ROUTES]
+    routes = [p for p in await ctx.surface.api_paths() if p not in configured][:MAX_API_ROUTES]
     for path in routes:
         triggers.extend(_route_triggers(http, "POST", path, settings.account))
     for target in await _numeric_routes(ctx, settings):

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
+from probe.checks import wordlists
 from probe.checks.env import rules
 from probe.checks.env.manifest import KINDS, Kind, Manifest, ManifestError, VarSpec, guess_kind, load_manifest
 from probe.checks.env.sources import (
@@ -38,6 +39,7 @@ from probe.checks.env.sources import (
     parse_spec,
 )
 from probe.checks.secrets.bundle import Text, bundle, excerpt
+from probe.checks.secrets.defaults import library_default
 from probe.checks.secrets.formats import KeyClass, classify, jwt_claims
 from probe.config import ConfigError, Section, rebase_path
 from probe.context import CheckContext, MemoKey
@@ -193,16 +195,6 @@ def _secret_like(manifest: Manifest | None, name: str, value: str | None) -> boo
     return found is not None and found.key_class is KeyClass.SERVER
 
 
-def _url_password(value: str) -> str | None:
-    """The password in a URL's userinfo (`postgres://app:PASSWORD@db/app`), which is secret whatever the variable."""
-    if "://" not in value or "@" not in value:
-        return None
-    try:
-        return urlsplit(value.strip()).password or None
-    except ValueError:
-        return None
-
-
 def _register_secrets(ctx: CheckContext, manifest: Manifest | None, sources: Iterable[Deployed]) -> None:
     for source in sources:
         for var in source.vars.values():
@@ -210,7 +202,7 @@ def _register_secrets(ctx: CheckContext, manifest: Manifest | None, sources: Ite
                 continue
             if _secret_like(manifest, var.name, var.value):
                 ctx.redactor.add(var.value)
-            ctx.redactor.add(_url_password(var.value))
+            ctx.redactor.add(rules.url_password(var.value))
 
 
 def _shown(manifest: Manifest | None, var: DeployedVar) -> str:
@@ -220,7 +212,7 @@ def _shown(manifest: Manifest | None, var: DeployedVar) -> str:
         return "(empty)"
     if _secret_like(manifest, var.name, value):
         return mask(value)
-    password = _url_password(value)
+    password = rules.url_password(value)
     return value.replace(f":{password}@", f":{mask(password)}@") if password else value
 
 
@@ -248,6 +240,7 @@ async def _state(ctx: CheckContext) -> EnvState:
 
 
 async def _load_state(ctx: CheckContext) -> EnvState:
+    await wordlists.loaded()  # the weak-secret judgement looks values up in the published lists
     settings = ctx.section(EnvSettings)
     explicit = settings.manifest is not None
     path = Path(settings.manifest).expanduser() if explicit else Path.cwd() / ".env.example"  # type: ignore[arg-type]
@@ -603,6 +596,9 @@ def _local_urls(text: str, own_netloc: str, *, configured: bool = False) -> Iter
         # `new URL(path, "http://localhost")` is a parsing idiom in libraries, not configuration: only a URL
         # with a port or a path points at a service.
         if port is None and parts.path in ("", "/") and not configured:
+            continue
+        # A client library's built-in default (GoTrue's localhost:9999, an emulator's address) is not the app's setting.
+        if library_default(text, match.start(), match.start() + len(url)) is not None:
             continue
         # Scheme, host and port only: the userinfo of a database URL is its password.
         shown = f"{parts.scheme}://{host}" + (f":{port}" if port else "")

@@ -17,14 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from probe.checks.env.rules import browser_prefix
+from probe.checks.env.rules import SECRET_NAME, browser_prefix
 
 Kind = Literal["secret", "url", "bool", "email", "string"]
 KINDS: tuple[Kind, ...] = ("secret", "url", "bool", "email", "string")
 TAGS = frozenset({"optional", "required", "public", "secret", "url", "bool", "email"})
 _ASSIGN = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.\-]*)\s*=(.*)$")
 _WORD = re.compile(r"[a-z]+")
-_SECRET_NAME = re.compile(r"(?:SECRET|PASSWORD|PASSWD|TOKEN|PRIVATE|CREDENTIAL|(?:^|_)KEY$|_KEY_|API_?KEY|DSN$)", re.IGNORECASE)
 _URL_NAME = re.compile(r"(?:_URL|_URI|_ENDPOINT|_HOST|_ORIGIN|_DOMAIN)$|^(?:URL|HOST)$", re.IGNORECASE)
 _BOOL_VALUES = frozenset({"true", "false", "0", "1", "yes", "no", "on", "off"})
 MAX_MANIFEST_BYTES = 1_000_000
@@ -62,9 +61,9 @@ class Manifest:
 
 
 def guess_kind(name: str, sample: str | None) -> Kind:
-    if sample and sample.strip().lower() in _BOOL_VALUES and not _SECRET_NAME.search(name):
+    if sample and sample.strip().lower() in _BOOL_VALUES and not SECRET_NAME.search(name):
         return "bool"
-    if _SECRET_NAME.search(name) and not re.search(r"PUBLISHABLE|PUBLIC_KEY|_ID$", name, re.IGNORECASE):
+    if SECRET_NAME.search(name) and not re.search(r"PUBLISHABLE|PUBLIC_KEY|_ID$", name, re.IGNORECASE):
         return "secret"
     if _URL_NAME.search(name) or (sample and re.match(r"^[a-z][a-z0-9+.-]*://", sample.strip())):
         return "url"

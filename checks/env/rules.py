@@ -10,6 +10,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from probe.checks import wordlists
 
@@ -169,6 +170,21 @@ def debug_flag(name: str, value: str) -> DebugFlag | None:
     return next((f for f in DEBUG_FLAGS if f.names.search(name) and f.values.match(value.strip())), None)
 
 
+# Names of variables that hold a secret (a password, token, key or DSN): their values are masked in reports and
+# their manifest samples are placeholders. A `…_KEY_ID`, `PUBLISHABLE…` or `PUBLIC_KEY` is not (see `guess_kind`).
+SECRET_NAME = re.compile(r"(?:SECRET|PASSWORD|PASSWD|TOKEN|PRIVATE|CREDENTIAL|(?:^|_)KEY$|_KEY_|API_?KEY|DSN$)", re.IGNORECASE)
+
+
+def url_password(value: str) -> str | None:
+    """The password in a URL's userinfo (`postgres://app:PASSWORD@db/app`), which is secret whatever the variable."""
+    if "://" not in value or "@" not in value:
+        return None
+    try:
+        return urlsplit(value.strip()).password or None
+    except ValueError:
+        return None
+
+
 # Names of signing/encryption secrets the app itself relies on (not third-party API keys, whose format the
 # provider decides). Matched case-insensitively against the whole name.
 SIGNING_SECRET_NAMES = re.compile(
@@ -226,19 +242,6 @@ def entropy_bits_per_char(value: str) -> float:
 # 32-char hex string has ~3.8 bits/char, base64 ~4.7; English text ~3.5-4.1 with spaces, less without.
 MIN_ENTROPY_BITS_PER_CHAR = 3.0
 MIN_DISTINCT_CHARS = 10
-
-# Values that are plainly not secret: registering them with the redactor would mask ordinary words
-# ("production", "true") all over the report without protecting anything.
-PLAIN_VOCABULARY = frozenset({
-    "true", "false", "yes", "no", "on", "off", "none", "null", "production", "prod", "staging", "development",
-    "dev", "test", "local", "debug", "info", "warn", "warning", "error", "release", "sandbox", "live", "preview",
-})
-
-
-def is_plain_value(value: str) -> bool:
-    stripped = value.strip().lower()
-    return stripped in PLAIN_VOCABULARY or (stripped.isdigit() and len(stripped) <= 6)
-
 
 # Literal leftovers of a build or deploy that did not substitute configuration.
 UNRESOLVED_VALUE = re.compile(
