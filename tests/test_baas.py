@@ -60,6 +60,11 @@ def supabase() -> Iterator[Project]:
                 twins["hosted"] = Twin("hosted", hosted, hosted_app, {"publishable": stack.enter_context(
                     serve_wsgi(Site(hosted, keys.publishable)))})
             twins[name] = Twin(name, api, app, sites)
+        postgres.create_twin(db, "undeletable", postgres.UNDELETABLE)
+        stuck = SupabaseApi(db, "undeletable", keys)
+        stuck_api = stack.enter_context(serve_wsgi(stuck))
+        twins["undeletable"] = Twin("undeletable", stuck_api, stuck,
+                                    {"publishable": stack.enter_context(serve_wsgi(Site(stuck_api, keys.publishable)))})
         yield Project(db, keys, twins)
 
 
@@ -126,10 +131,13 @@ def test_project_out_of_scope_is_never_contacted(supabase: Project) -> None:
     assert twin.app.stats.requests == before
 
 
-def test_no_config_skips_every_check(demo_vulnerable: Any) -> None:
-    report = scan(demo_vulnerable.url, only=["baas"])
-    assert report.results and all(r.status is Status.SKIP for r in report.results)
-    assert any("no Supabase client config" in r.detail for r in report.results)
+def test_no_config_skips_every_check() -> None:
+    with serve_wsgi(Site("", "")) as plain:
+        report = scan(plain, only=["baas"], baas={"accounts": ["alice", "bob"], "tables": ["notes"], "marker": {"t": "x"}},
+                      accounts=ACCOUNTS, mode="active")
+    assert len(report.results) == 6 and all(r.status is Status.SKIP for r in report.results)
+    assert {r.detail.split(" (")[0] for r in report.results} == {
+        "no Supabase client config", "no Firebase web config"}
 
 
 def test_secret_key_in_bundle_is_critical_and_not_a_baas_finding(supabase: Project) -> None:
@@ -186,6 +194,21 @@ def test_writes_and_the_database_is_left_as_it_was(supabase: Project, kind: str)
     for result in (*failed, *passed):
         assert result.evidence["cleanup"].startswith("deleted the"), result.evidence["cleanup"]
     assert {name: postgres.snapshot(supabase.db, name) for name in postgres.TWINS} == before
+
+
+def test_a_row_that_cannot_be_deleted_is_named(supabase: Project) -> None:
+    """The owner may insert but not delete: the clean-up says which rows were left where, and the test removes them."""
+    twin = supabase.twins["undeletable"]
+    before = postgres.snapshot(supabase.db, "undeletable")
+    report = cross(twin, mode="active", marker={"title": "probe marker"})
+    passed = expect(report, "baas.supabase-write", "pass")
+    cleanup = passed[0].evidence["cleanup"]
+    marker = passed[0].evidence["marker_row"]["id"]
+    assert cleanup == (f"left 1 row(s) in {twin.api}/rest/v1/notes with id in ({marker}) (DELETE as alice answered 200, "
+                       "0 deleted): remove them by hand")
+    assert cleanup in passed[0].detail
+    assert postgres.remove_marker_rows(supabase.db, "undeletable", [marker]) == 1
+    assert postgres.snapshot(supabase.db, "undeletable") == before
 
 
 def test_write_check_is_active_only(supabase: Project) -> None:
