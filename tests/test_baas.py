@@ -6,8 +6,12 @@ a third front end ships a secret key."""
 from __future__ import annotations
 
 import contextlib
+import json
+import shutil
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -263,3 +267,30 @@ def test_firebase_out_of_scope_is_never_contacted(firebase: dict[str, tuple[str,
     assert [r.status for r in report.results] == [Status.SKIP]
     assert report.results[0].detail.endswith(f"add {_hostport(api)} to scope to test it")
     assert fake.requests == before
+
+
+NODE_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "node"
+
+
+@pytest.mark.parametrize("kind", ["publishable", "legacy"])
+def test_supabase_js_speaks_to_the_fixture(supabase: Project, kind: str) -> None:
+    """The real client library signs in, counts, selects, inserts and deletes against the hardened twin: the fixture's
+    answers have the shapes supabase-js expects, and the decisions are PostgreSQL's."""
+    if not (NODE_DIR / "node_modules" / "@supabase" / "supabase-js").is_dir() or shutil.which("node") is None:
+        pytest.skip("node and fixtures/node's npm packages are not installed (make setup)")
+    twin = supabase.twins["hardened"]
+    key = supabase.keys.publishable if kind == "publishable" else supabase.keys.legacy("anon")
+    before = postgres.snapshot(supabase.db, "hardened")
+    ran = subprocess.run(["node", "supabase-client.mjs", twin.api, key, "alice@example.test", postgres.PASSWORD],
+                         cwd=NODE_DIR, capture_output=True, text=True, timeout=60, check=False)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    got = json.loads(ran.stdout)
+    assert got == {
+        "anon": {"count": 0, "error": None, "status": 200},
+        "signIn": {"user": "alice@example.test", "error": None},
+        "select": {"titles": ["alice diary", "alice todo"], "count": 2, "error": None},
+        "insert": {"rows": 1, "status": 201, "error": None},
+        "delete": {"rows": 1, "error": None},
+        "anonInsert": {"status": 401, "code": "42501"},
+    }
+    assert postgres.snapshot(supabase.db, "hardened") == before
