@@ -56,7 +56,8 @@ def supabase() -> Iterator[Project]:
             postgres.create_twin(db, name)
             app = SupabaseApi(db, name, keys)
             api = stack.enter_context(serve_wsgi(app))
-            kinds = {"publishable": keys.publishable, "legacy": keys.legacy("anon"), "secret": keys.secret}
+            kinds = {"publishable": keys.publishable, "legacy": keys.legacy("anon"), "secret": keys.secret,
+                     "service_role": keys.legacy("service_role")}
             sites = {kind: stack.enter_context(serve_wsgi(Site(api, key))) for kind, key in kinds.items()}
             if name == "vulnerable":
                 hosted_app = SupabaseApi(db, name, keys, root_for_secret_keys_only=True)
@@ -144,12 +145,17 @@ def test_no_config_skips_every_check() -> None:
         "no Supabase client config", "no Firebase web config"}
 
 
-def test_secret_key_in_bundle_is_critical_and_not_a_baas_finding(supabase: Project) -> None:
+@pytest.mark.parametrize(("kind", "name"), [("secret", "Supabase secret key"),
+                                            ("service_role", "Supabase service_role key (bypasses row-level security)")])
+def test_server_key_in_bundle_is_critical_and_not_a_baas_finding(supabase: Project, kind: str, name: str) -> None:
     twin = supabase.twins["hardened"]
-    report = run(twin, "secret", only=("secrets.in-bundle", "baas"))
+    before = twin.app.stats.requests
+    report = run(twin, kind, only=("secrets.in-bundle", "baas"))
     critical = expect(report, "secrets.in-bundle", "fail")
-    assert [(r.severity.value, r.evidence["found"]) for r in critical] == [("critical", "Supabase secret key")]
-    assert all(r.status is Status.SKIP for r in results_for(report, "baas.supabase-anon-read"))
+    assert [(r.severity.value, r.evidence["found"]) for r in critical] == [("critical", name)]
+    skipped = results_for(report, "baas.supabase-anon-read")
+    assert [r.status for r in skipped] == [Status.SKIP] and "reported by secrets.in-bundle" in skipped[0].detail
+    assert twin.app.stats.requests == before, "a server key is never used to read the project"
 
 
 @pytest.mark.parametrize("kind", ["publishable", "legacy"])
