@@ -6,7 +6,7 @@ PROBE  := $(VENV)/bin/probe
 STAMP  := $(VENV)/.installed-stamp
 NODE_STAMP := fixtures/node/node_modules/.installed-stamp
 
-.PHONY: setup demo test lint bench clean docs
+.PHONY: setup demo test lint bench clean docs corpus
 
 setup: $(STAMP) $(NODE_STAMP)
 
@@ -34,6 +34,10 @@ lint: $(STAMP) $(NODE_STAMP)
 
 bench: setup
 	$(PY) -m benchmarks
+
+# Real open-source apps, installed pinned into corpus/.work/, each scanned in a production and a misconfigured setup.
+corpus: setup
+	$(PY) corpus/run.py --probe $(PROBE)
 
 docs: $(STAMP)
 	$(PROBE) checks --markdown > docs/checks.md

@@ -6,6 +6,8 @@ BUILTIN = (
     "probe.checks.secrets",
     "probe.checks.idor",
     "probe.checks.auth",
+    "probe.checks.sessions",
+    "probe.checks.exposure",
     "probe.checks.debug",
     "probe.checks.input",
     "probe.checks.tls",

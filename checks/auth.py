@@ -18,12 +18,12 @@ import time
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 import jwt
 
 from probe.accounts import LoginFailed, parse_request_line
+from probe.checks import wordlists
 from probe.checks.idor.matrix import (
     RESOURCES,
     ResourceSettings,
@@ -31,8 +31,8 @@ from probe.checks.idor.matrix import (
     how,
     login_note,
     matrix,
-    others_of,
     pair_evidence,
+    readers,
     resource_status,
     unsure,
 )
@@ -56,7 +56,6 @@ RFC8725 = "https://www.rfc-editor.org/rfc/rfc8725"
 HMAC_ALGORITHMS = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
 # Spellings of "none" that case-sensitive and case-insensitive libraries have each accepted (CVE-2015-9235 and kin).
 NONE_SPELLINGS = ("none", "None")
-MAX_SECRETS = 10_000
 
 
 class AuthSettings(Section):
@@ -66,12 +65,6 @@ class AuthSettings(Section):
 
 
 CONFIG_SECTIONS = {"auth": AuthSettings}
-
-
-def weak_secrets() -> tuple[str, ...]:
-    text = resources.files("probe.checks").joinpath("jwt_secrets.txt").read_text(encoding="utf-8")
-    lines = (line.rstrip("\r") for line in text.split("\n"))
-    return tuple(line for line in lines if line and not line.startswith("# "))[:MAX_SECRETS]
 
 
 # --- unauthenticated and role-less access (the idor matrix) ----------------------------------------
@@ -138,9 +131,9 @@ async def missing_role_check(ctx: CheckContext) -> list[Result]:
             results.append(status)
             continue
         location, owner, role = ctx.http.url(t.resource.path), t.resource.owner, t.resource.role
-        actors = [a for a in others_of(ctx, owner, m.login_errors) if ctx.accounts.role(a) != role]
+        actors = readers(ctx, t.resource, m.unavailable)
         if not actors:
-            failed = [n for n in m.login_errors if ctx.accounts.role(n) != role]
+            failed = [n for n in m.login_errors if ctx.accounts.role(n) != role and n not in t.resource.shared_with]
             report = ctx.error if failed else ctx.skip
             results.append(report(location, f"{t.resource.label}: needs an account without role {role!r} that can "
                                              f"log in.{login_note(m)}"))
@@ -235,7 +228,8 @@ def resigned(token: Token, key: str, **changes: Any) -> str:
 
 @dataclass(frozen=True)
 class JwtTarget:
-    """A request that needs the token: it succeeds with it (`genuine`) and not without (`anonymous`)."""
+    """A request that needs the token: it succeeds with it (`genuine`) and is refused both without it (`anonymous`)
+    and with a garbage token in its place (the control that makes "a forged token was accepted" mean something)."""
 
     account: str
     token: Token
@@ -301,7 +295,9 @@ async def _jwt_facts(ctx: CheckContext) -> JwtFacts:
             return JwtFacts(error="; ".join(failures))
         return JwtFacts(skip="no account's token is a JWT (opaque session tokens and cookies are not tested here)")
     settings = ctx.section(AuthSettings)
-    secret, source = crack(token, weak_secrets()), "the bundled list of common secrets"
+    await wordlists.loaded()
+    secret = await wordlists.first_in_turns(wordlists.secrets(), lambda some: crack(token, some))
+    source = wordlists.describe(secret) if secret is not None else None
     if secret is not None:
         ctx.redactor.add(secret)
     elif settings.jwt_secret:
@@ -312,16 +308,33 @@ async def _jwt_facts(ctx: CheckContext) -> JwtFacts:
     for line in _candidate_lines(ctx, account):
         method, path = parse_request_line(line)
         genuine = await ctx.http.request(method, path, headers=dict(session.headers), follow_redirects=False)
+        if not 200 <= genuine.status < 300:
+            tried.append(f"{line} → {genuine.status} with the token")
+            continue
         anonymous = await ctx.http.request(method, path, follow_redirects=False)
-        tried.append(f"{line} → {genuine.status} with the token, {anonymous.status} without")
-        needs_token = 200 <= genuine.status < 300 and (
-            not 200 <= anonymous.status < 300 or carries_record(anonymous, genuine) is None)
-        if needs_token:
-            target = JwtTarget(account, token, method, path, dict(session.headers), genuine, anonymous)
-            return JwtFacts(target, token, account, secret=secret, secret_source=source)
+        if _answered(anonymous):
+            # A route that answers anyone is public: auth.unauthenticated-access judges it, once.
+            tried.append(f"{line} answers without a token too ({anonymous.status}): a public route")
+            continue
+        garbage = {k: v.replace(token.raw, GARBAGE_TOKEN) for k, v in session.headers.items()}
+        refused = await ctx.http.request(method, path, headers=garbage, follow_redirects=False)
+        if _answered(refused):
+            tried.append(f"{line} answers a garbage token too ({refused.status}): the token is not what it checks")
+            continue
+        target = JwtTarget(account, token, method, path, dict(session.headers), genuine, anonymous)
+        return JwtFacts(target, token, account, secret=secret, secret_source=source)
     reason = "; ".join(tried) or "no request to try: set control = 'GET /api/me' on the account"
-    return JwtFacts(None, token, account, skip=f"no request that needs {account}'s token ({reason})", secret=secret,
-                    secret_source=source)
+    return JwtFacts(None, token, account, skip=f"no request that refuses no token and a garbage token but accepts "
+                                               f"{account}'s ({reason})", secret=secret, secret_source=source)
+
+
+# Sent where the genuine token goes: a route that accepts it checks no token, so forged ones prove nothing there.
+GARBAGE_TOKEN = "probe-not-a-token"
+
+
+def _answered(response: Response) -> bool:
+    """Not refused: any 2xx. A refusal is what a missing or garbage token must get (401, 403, a redirect to log in)."""
+    return 200 <= response.status < 300
 
 
 async def _send_forged(ctx: CheckContext, target: JwtTarget, forged: str) -> Response:
@@ -454,14 +467,15 @@ async def jwt_expired_accepted(ctx: CheckContext) -> list[Result]:
     title="The JWT signing secret is not a common one",
     severity=Severity.CRITICAL,
     cwe=1391,
-    summary="The account's HS256/384/512 token is checked offline against a bundled list of common secrets "
-    "(no requests beyond logging in).",
+    summary="The account's HS256/384/512 token is checked offline against published secrets: framework and tutorial "
+    "defaults, self-hosted apps' shipped keys and ~56,000 keys collected from public code (no requests beyond "
+    "logging in).",
     risk="A guessable HMAC secret lets anyone sign tokens the server trusts: any user, any role, no expiry. "
     "Tools crack such tokens in seconds from a single captured token.",
     fix="Generate the secret randomly (at least 32 bytes: `python -c 'import secrets; print(secrets.token_urlsafe(48))'` "
     "or `openssl rand -base64 48`), keep it in the deployment's secret store, and rotate it; or sign with "
     "RS256/EdDSA keys.",
-    references=(RFC8725, "https://github.com/wallarm/jwt-secrets"),
+    references=(RFC8725, "https://github.com/wallarm/jwt-secrets", wordlists.FLASK_UNSIGN_SOURCE),
 )
 async def jwt_weak_secret(ctx: CheckContext) -> list[Result]:
     facts = await _jwt_token(ctx)
@@ -470,12 +484,13 @@ async def jwt_weak_secret(ctx: CheckContext) -> list[Result]:
     location = ctx.http.url(facts.target.path) if facts.target else ctx.location
     if token.alg not in HMAC_ALGORITHMS:
         return [ctx.skip(location, f"{facts.account}'s token is signed with {token.alg!r}: no shared secret to guess")]
-    found = crack(token, weak_secrets())
+    found = await wordlists.first_in_turns(wordlists.secrets(), lambda some: crack(token, some))
     if found is not None:
         ctx.redactor.add(found)
-        return [ctx.fail(location, f"{facts.account}'s {token.alg} token is signed with a common secret "
-                                   f"({mask(found)}, from the bundled list).", kind="weak-secret",
+        return [ctx.fail(location, f"{facts.account}'s {token.alg} token is signed with a published secret "
+                                   f"({mask(found)}, from {wordlists.describe(found)}).", kind="weak-secret",
                          evidence={"account": facts.account, "alg": token.alg, "secret": mask(found),
-                                   "list": "checks/jwt_secrets.txt"})]
-    return [ctx.passed(location, f"{facts.account}'s {token.alg} key is none of {len(weak_secrets())} common secrets.")]
+                                   "list": wordlists.describe(found)})]
+    return [ctx.passed(location, f"{facts.account}'s {token.alg} key is none of {len(wordlists.secrets())} published "
+                                 "secrets.")]
 

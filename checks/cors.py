@@ -18,6 +18,7 @@ share is the logged-in user's.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import ipaddress
 import re
 from collections.abc import Callable, Sequence
@@ -38,6 +39,8 @@ MAX_ROUTES = 8
 MAX_GROUPS = 3
 MAX_TRUSTED_CONTROLS = 2
 MAX_DOT_VARIANTS = 3
+# Routes named in the detail of a grant seen on many; the evidence lists them all.
+MAX_ROUTES_SHOWN = 3
 ATTACKER_HOST = "probe-attacker.example"  # .example is reserved (RFC 2606): nobody can own it
 UNRELATED = f"https://{ATTACKER_HOST}"
 # Starlette's CORSMiddleware with allow_origins=["*"] and allow_credentials=True sends `*` to requests
@@ -314,7 +317,8 @@ async def _sweep(ctx: CheckContext) -> Sweep:
         elif trusted and not any(p.echoed for p in done if p.variant == "trusted"):
             skipped.append(f"{shown} does not allow the trusted origin either: no allowlist to probe there")
         elif not variants:
-            skipped.append(f"no host name to build look-alike origins from ({base}); set [cors] trusted_origins")
+            skipped.append(f"no look-alike origins could be built from the trusted origin {base}" if trusted
+                           else f"no host name to build look-alike origins from ({base}); set [cors] trusted_origins")
         elif policy in probed_policies:
             skipped.append(f"{shown} answers the controls like {probed_policies[policy]}: the same policy")
         else:
@@ -350,6 +354,27 @@ def _unprobed(ctx: CheckContext, sweep: Sweep, what: str = "") -> Result:
         return ctx.error(ctx.location, f"no CORS probe got an answer: {sweep.errors[0]}")
     reasons = "; ".join(sweep.skipped_groups) or "no route could be probed"
     return ctx.skip(ctx.location, f"{what}: {reasons}" if what else reasons)
+
+
+def _one_per_cause(failures: list[Result]) -> list[Result]:
+    """One failure per kind of grant: the app's CORS policy is one setting, so the routes that show the same grant are
+    one finding, reported at its most severe route with every route listed (count and first few in the detail)."""
+    by_kind: dict[str, list[Result]] = {}
+    for failure in failures:
+        by_kind.setdefault(failure.kind, []).append(failure)
+    merged: list[Result] = []
+    for same in by_kind.values():
+        worst = max(same, key=lambda r: r.severity.rank)
+        if len(same) == 1:
+            merged.append(worst)
+            continue
+        routes = [r.location for r in same]
+        shown = ", ".join(routes[:MAX_ROUTES_SHOWN]) + (f" and {len(routes) - MAX_ROUTES_SHOWN} more"
+                                                         if len(routes) > MAX_ROUTES_SHOWN else "")
+        merged.append(dataclasses.replace(
+            worst, detail=f"{worst.detail} The same grant is made on {len(routes)} routes: {shown}.",
+            evidence={**worst.evidence, "routes": routes}))
+    return merged
 
 
 def _tested(sweep: Sweep) -> str:
@@ -397,7 +422,7 @@ async def reflected_origin(ctx: CheckContext) -> list[Result]:
         results.append(ctx.fail(probe.url, detail + ".", kind=kind, evidence=probe.evidence(),
                                 severity=_grant_severity(probe, base=Severity.HIGH)))
     if results:
-        return results
+        return _one_per_cause(results)
     wildcard = [p.url for p in probes if p.variant == "unrelated" and p.cors.allow_origin == "*"
                 and not p.cors.allow_credentials]
     detail = f"No route echoed {UNRELATED}; {_tested(sweep)}."
@@ -434,7 +459,7 @@ async def null_origin(ctx: CheckContext) -> list[Result]:
             severity=_grant_severity(p, base=Severity.HIGH))
         for p in probes if p.echoed
     ]
-    return results or [ctx.passed(ctx.location, f"`Origin: null` was refused on {len(probes)} route group(s).")]
+    return _one_per_cause(results) or [ctx.passed(ctx.location, f"`Origin: null` was refused on {len(probes)} route group(s).")]
 
 
 @check(
@@ -524,6 +549,9 @@ async def insecure_scheme(ctx: CheckContext) -> list[Result]:
     if not probes:
         base = sweep.lookalike_base or ""
         if sweep.probes and base and urlsplit(base).scheme != "https":
+            if ctx.section(CorsSettings).trusted_origins:
+                return [ctx.skip(ctx.location, f"the trusted origin {base} is itself plain HTTP: it has no http:// twin "
+                                 "to test")]
             return [ctx.skip(ctx.location, f"{base} is plain HTTP; set [cors] trusted_origins to the https:// origins")]
         return [_unprobed(ctx, sweep, "the http:// origin was not sent")]
     results = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from probe.checks.debug.triggers import CRASH_STATUSES, Outcome, trigger_pass
+from probe.checks.debug.triggers import CRASH_STATUSES, DebugSettings, Outcome, trigger_pass
 from probe.context import CheckContext
 from probe.model import Result, Severity
 from probe.registry import Family, check
@@ -18,13 +18,16 @@ FAMILY = Family(group="errors")
     title="Bad input is refused, not crashed on",
     severity=Severity.MEDIUM,
     cwe=20,
-    summary="Blank forms, malformed JSON, wrongly typed bodies and odd path values get a 4xx, not a 500.",
+    summary="Blank forms, malformed JSON, wrongly typed bodies, odd path values and out-of-range or non-numeric "
+    "numbers (negative, zero, beyond 64 bits, NaN in skip/limit/page/id parameters) get a 4xx, not a 500.",
     risk="A 500 on a blank or malformed submission means the handler trusted its input: the same bug often lets "
     "odd input reach the database or crash workers, and every real user who mistypes sees a broken page.",
     fix="Validate input at the edge and answer 400/422 with a message: Flask `request.get_json(silent=True)` and "
     "check types (or marshmallow/pydantic); Django forms/DRF serializers; FastAPI pydantic models instead of "
     "`await request.json()`; Express express-validator/zod and an error handler that maps SyntaxError to 400; "
-    "use parameterised queries so quotes are just data.",
+    "use parameterised queries so quotes are just data; bound every number the database sees (FastAPI "
+    "`Query(ge=0, le=100)` on `skip` and `limit` alike, DRF `IntegerField(min_value=0, max_value=...)`, zod "
+    "`z.coerce.number().int().min(0).max(100)`).",
     references=("https://cheatsheetseries.owasp.org/cheatsheets/Input_Validation_Cheat_Sheet.html",
                 "https://cwe.mitre.org/data/definitions/20.html"),
 )
@@ -41,7 +44,9 @@ async def server_error(ctx: CheckContext) -> list[Result]:
     for outcome in answered:
         assert outcome.response is not None
         if outcome.response.status in CRASH_STATUSES:
-            crashes.setdefault((outcome.trigger.method, urlsplit(outcome.trigger.url).path), []).append(outcome)
+            # By route: a quote and a bad number in the same path parameter are one unchecked parameter.
+            route = outcome.trigger.route or urlsplit(outcome.trigger.url).path
+            crashes.setdefault((outcome.trigger.method, route), []).append(outcome)
     results: list[Result] = []
     for (method, path), outcomes in crashes.items():
         first = outcomes[0]
@@ -57,4 +62,19 @@ async def server_error(ctx: CheckContext) -> list[Result]:
                                 kind=first.trigger.kind, evidence=evidence))
     if results:
         return results
-    return [ctx.passed(ctx.location, f"{len(answered)} bad-input requests were answered without a server error.")]
+    return [ctx.passed(ctx.location, f"{len(answered)} bad-input requests were answered without a server error."
+                                     f"{_refused_numbers(ctx, answered)}")]
+
+
+def _refused_numbers(ctx: CheckContext, answered: list[Outcome]) -> str:
+    """A note naming the routes that refused every bad number for want of a log-in: their numbers were not tested."""
+    statuses: dict[str, set[int]] = {}
+    for outcome in answered:
+        if outcome.trigger.kind == "bad-number" and outcome.response is not None:
+            statuses.setdefault(outcome.trigger.route or outcome.trigger.url, set()).add(outcome.response.status)
+    locked = [route for route, seen in statuses.items() if seen <= {401, 403}]
+    if not locked:
+        return ""
+    how = ("even as the [debug] account" if ctx.section(DebugSettings).account
+           else "set [debug] account to send them as a signed-in account")
+    return f" Bad numbers were refused for want of a log-in, so not tested, at {', '.join(locked)}: {how}."

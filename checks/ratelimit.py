@@ -1,8 +1,12 @@
 """Brute-force protection on login, sign-up, password-reset, OTP and magic-link endpoints.
 
 Active: each endpoint gets one bounded burst of failed attempts (default 25, at most 200), sequential
-and paced by the run's rate ceiling, against a made-up user (or the configured test account, never
-anyone else), stopping at the first sign of protection. The burst is shared by the three ids through
+and paced by the run's rate ceiling, against a made-up user, stopping at the first sign of protection.
+A burst may lock out the account it names, so it names a real one only when its `[[rate_limit]]` entry
+says so (`username` with `allow_lockout = true`, a throw-away account's); it never touches the run's
+configured accounts otherwise. A form behind a CSRF token is posted as its page does: per attempt the page
+is fetched and its token and hidden fields are sent back (probe/forms.py, shared with `[login]`).
+The burst is shared by the three ids through
 the run's memo; the follow-ups (spoofed client-IP headers, a second user for the lockout comparison)
 are small and run one at a time per endpoint, so they do not disturb each other's counters.
 
@@ -20,12 +24,21 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
-from probe.config import Section
 from probe.context import CheckContext, MemoKey
+from probe.forms import (
+    CSRF_FIELD_HINTS,
+    FormKeys,
+    FormPage,
+    FormPageError,
+    fetch_form,
+    fill,
+    request_kwargs,
+    secret_header_values,
+)
 from probe.guards import Skip
 from probe.http import BackedOff, HttpError, Response
 from probe.model import Confidence, Result, Severity
@@ -76,8 +89,8 @@ THROTTLE_TEXT: tuple[tuple[str, str, re.Pattern[str]], ...] = (
 ENDPOINT_KINDS: tuple[tuple[str, re.Pattern[str], dict[str, str]], ...] = (
     ("otp", re.compile(r"otp|2fa|mfa|totp|verify[-_]?code|one[-_]?time", re.I),
      {"email": "{username}", "code": "{code}", "otp": "{code}"}),
-    ("password-reset", re.compile(r"(?:password|pass|pwd)[-_/]?(?:reset|forgot)|(?:reset|forgot)[-_/]?(?:password|pass)",
-                                  re.I), {"email": "{username}"}),
+    ("password-reset", re.compile(r"(?:password|pass|pwd)[-_/]?(?:reset|forgot|recover)|(?:reset|forgot|recover)[-_/]?"
+                                  r"(?:password|pass)", re.I), {"email": "{username}"}),
     ("magic-link", re.compile(r"magic[-_]?link|passwordless|email[-_]?link", re.I), {"email": "{username}"}),
     ("signup", re.compile(r"sign[-_]?up|register", re.I),
      {"email": "{username}", "username": "{username}", "password": "{password}"}),
@@ -85,6 +98,23 @@ ENDPOINT_KINDS: tuple[tuple[str, re.Pattern[str], dict[str, str]], ...] = (
      {"email": "{username}", "username": "{username}", "password": "{password}"}),
 )
 _CSRF_HINT = re.compile(r"csrf|xsrf|authenticity.token", re.I)
+# A body that says the credential was wrong (or the user unknown): the endpoint's normal refusal, whatever the
+# status. Phrases from Django ("Please enter a correct username and password"), FastAPI's full-stack template
+# ("Incorrect email or password", "The user with this email does not exist"), Devise ("Invalid Email or
+# password"), Laravel ("These credentials do not match our records"), Supabase ("Invalid login credentials").
+_CREDENTIAL = r"(?:credentials?|password|e-?mail|username|user|login|account|code|otp|token)"
+_REFUSAL_TEXT = re.compile(
+    rf"\b(?:invalid|incorrect|wrong|bad|unknown|correct)\s+(?:[\w-]+\s+){{0,3}}?{_CREDENTIAL}"
+    rf"|\b{_CREDENTIAL}s?\s+(?:[\w-]+\s+){{0,4}}?(?:invalid|incorrect|wrong|not (?:found|valid|match|recogni[sz]ed)|"
+    r"do(?:es)? not (?:exist|match)|doesn't exist)"
+    r"|authentication failed|login failed|unauthori[sz]ed|no (?:such )?(?:user|account)", re.I)
+# An API gateway refusing a request without its key (Kong and Supabase: "No API key found in request"; AWS API
+# Gateway: "Missing Authentication Token"): no attempt reached the endpoint, so nothing is tested.
+_GATEWAY_TEXT = re.compile(r"no api ?key found|(?:missing|invalid|no) api[ _-]?key|api[ _-]?key (?:is )?(?:missing|required|"
+                           r"invalid)|missing authentication token", re.I)
+# A body that complains about the request itself: the body template does not fit the endpoint.
+_VALIDATION_TEXT = re.compile(r"field required|is required|required field|missing|not a valid|validation|value_error|"
+                              r"type_error|unprocessable|malformed|expected", re.I)
 _USER_FIELD = re.compile(r"e-?mail|user|login|account|phone", re.I)
 _CODE_FIELD = re.compile(r"code|otp|token|pin", re.I)
 
@@ -98,15 +128,18 @@ LIMITER_FIX = (
 )
 
 
-class RateLimitTarget(Section):
-    """`[[rate_limit]]`: an endpoint to burst. The body template may use {username}, {password} and {code}."""
+class RateLimitTarget(FormKeys):
+    """`[[rate_limit]]`: an endpoint to burst. The path and body may use {username} (also {email}), {password} and
+    {code}; `headers` and `csrf`/`csrf_field`/`csrf_header` work as in `[login]`."""
 
     path: str
     method: str = "POST"
     json_body: dict[str, Any] | None = Field(default=None, alias="json")
     form: dict[str, str] | None = None
     attempts: int = Field(default=DEFAULT_ATTEMPTS, ge=1, le=MAX_ATTEMPTS)
-    username: str | None = Field(default=None, description="a test account's username; default: a made-up user")
+    username: str | None = Field(default=None, description="a throw-away account to burst (needs allow_lockout); "
+                                 "default: a made-up user")
+    allow_lockout: bool = Field(default=False, description="accept that the burst may lock `username` out")
 
     @field_validator("path")
     @classmethod
@@ -123,50 +156,57 @@ class RateLimitTarget(Section):
         return value.upper()
 
     @model_validator(mode="after")
-    def _one_body(self) -> RateLimitTarget:
+    def _consistent(self) -> RateLimitTarget:
         if self.json_body is not None and self.form is not None:
             raise ValueError("give the body as json or form, not both")
+        if self.username is not None and not self.allow_lockout:
+            raise ValueError("username: a burst of failed attempts may lock that account out (many apps lock after "
+                             "5-20 failures); name a throw-away account and set allow_lockout = true, or remove "
+                             "username to burst a made-up user")
         return self
 
     def surface_routes(self) -> list[str]:
-        return [self.path]
+        return [self.path] if "{" not in self.path else []
 
 
 CONFIG_SECTIONS = {"rate_limit": list[RateLimitTarget]}
+# A discovered form posts as its page does: the page is fetched for its CSRF token and hidden fields.
+NO_FORM_KEYS = FormKeys()
 
 
 @dataclass(frozen=True)
 class Endpoint:
     method: str
-    path: str
+    path: str  # may hold {username}/{email}/{password}/{code}, filled per attempt
     kind: str
     json_body: Mapping[str, Any] | None
     form: Mapping[str, str] | None
     attempts: int
-    username: str | None  # the configured test account; None means a made-up user
+    username: str | None  # an opted-in throw-away account; None means a made-up user
     configured: bool
+    keys: FormKeys = NO_FORM_KEYS
+    allow_lockout: bool = False
 
     @property
     def key(self) -> str:
         return f"{self.method} {self.path}"
 
-    def body(self, username: str) -> dict[str, Any]:
+    def values(self, username: str) -> dict[str, str]:
         """A fresh wrong password (and code) per attempt, as a guessing script would send."""
-        values = {"{username}": username, "{password}": "probe-wrong-" + secrets.token_hex(6),
-                  "{code}": f"{secrets.randbelow(1_000_000):06d}"}
+        return {"{username}": username, "{email}": username, "{password}": "probe-wrong-" + secrets.token_hex(6),
+                "{code}": f"{secrets.randbelow(1_000_000):06d}"}
 
-        def fill(value: Any) -> Any:
-            if isinstance(value, str):
-                for placeholder, replacement in values.items():
-                    value = value.replace(placeholder, replacement)
-                return value
-            if isinstance(value, Mapping):
-                return {k: fill(v) for k, v in value.items()}
-            return value
+    def url_path(self, values: Mapping[str, str]) -> str:
+        # '@' is allowed in a path segment (RFC 3986 pchar): an e-mail stays readable in the route.
+        return str(fill(self.path, {k: quote(v, safe="@") for k, v in values.items()}))
 
+    def request(self, values: Mapping[str, str], page: FormPage | None,
+                extra_headers: Mapping[str, str] | None = None) -> dict[str, Any]:
         if self.form is not None:
-            return {"data": {k: str(fill(v)) for k, v in self.form.items()}}
-        return {"json": fill(dict(self.json_body or {}))}
+            form = {k: str(v) for k, v in fill(dict(self.form), values).items()}
+            return request_kwargs(self.keys, page, form=form, extra_headers=extra_headers)
+        json_body = fill(dict(self.json_body or {}), values)
+        return request_kwargs(self.keys, page, json_body=json_body, extra_headers=extra_headers)
 
     def template(self) -> Mapping[str, Any]:
         return dict(self.form if self.form is not None else self.json_body or {})
@@ -236,21 +276,69 @@ def signal_of(first: Response, latest: Response, history: tuple[Response, ...] =
     return None
 
 
-def _unusable(first: Response) -> str | None:
-    if first.status in (404, 405, 501):
+def refusal(response: Response) -> str | None:
+    """How the endpoint refused a wrong credential, when the answer says so: a 401/403, or a 400/422/404 whose body
+    names the credential as wrong (FastAPI's `400 {"detail": "Incorrect email or password"}`, `404 "The user with
+    this email does not exist"`). None for a success, a bare status, or a body that complains about the request."""
+    text = response.text[:BODY_SCAN_CHARS]
+    if response.status in (401, 403) and not _CSRF_HINT.search(text):
+        return f"{response.status}"
+    if response.status in (400, 404, 422) and _REFUSAL_TEXT.search(text):
+        return f"{response.status} ({_REFUSAL_TEXT.search(text).group(0)!r})"  # type: ignore[union-attr]
+    return None
+
+
+def _template_hint(first: Response) -> str | None:
+    """A true hint when the first answer is a 400/422 that does not read as a refused credential."""
+    if first.status not in (400, 422) or refusal(first):
+        return None
+    problem = _VALIDATION_TEXT.search(first.text[:BODY_SCAN_CHARS])
+    said = f"naming a problem with the request ({problem.group(0)!r})" if problem else "without saying the credentials were wrong"
+    return f"The endpoint answered {first.status} {said}: check the body template (json or form) in [[rate_limit]]."
+
+
+def _csrf_problem(endpoint: Endpoint, first: Response) -> str | None:
+    if first.status not in (400, 403, 419) or not _CSRF_HINT.search(first.text[:BODY_SCAN_CHARS]):
+        return None
+    where = f"{first.method} {urlsplit(first.url).path}"
+    if endpoint.keys.csrf:
+        return (f"{where} refused the attempt for its CSRF token although the token from {endpoint.keys.csrf} was sent "
+                "(not tested): set csrf_field to the form field that carries it, or csrf_header if the app reads it "
+                "from a header, in this [[rate_limit]] entry")
+    entry = "this [[rate_limit]] entry" if endpoint.configured else f"a [[rate_limit]] entry for {endpoint.path}"
+    return (f"{where} refused the attempt for a missing CSRF token (not tested): add csrf = \"GET /path-of-the-form-page\" "
+            f"to {entry}, so each attempt carries the form's token and hidden fields")
+
+
+def _unusable(endpoint: Endpoint, first: Response) -> str | None:
+    if first.status in (401, 403) and (said := _GATEWAY_TEXT.search(first.text[:BODY_SCAN_CHARS])):
+        return (f"{first.method} {urlsplit(first.url).path} answered {first.status} {said.group(0)!r} (not tested): the "
+                "route sits behind a gateway key; add headers = { apikey = \"${VAR}\" } (the header the gateway "
+                "reads) to " + ("this [[rate_limit]] entry" if endpoint.configured else
+                                f"a [[rate_limit]] entry for {endpoint.path}"))
+    if first.status in (404, 405, 501) and not refusal(first):
         return f"{first.method} {first.url} answered {first.status}: check the path and method in [[rate_limit]]"
     if first.status >= 500 and first.status not in SWITCHED_STATUSES:
         return f"{first.method} {first.url} answered {first.status} to the first attempt"
-    if first.status in (400, 403, 419) and _CSRF_HINT.search(first.text[:BODY_SCAN_CHARS]):
-        return (f"{first.method} {first.url} refused the attempt for a missing CSRF token: configure it as a "
-                "[[rate_limit]] entry with the fields the form needs")
-    return None
+    return _csrf_problem(endpoint, first)
 
 
 async def _attempt(ctx: CheckContext, endpoint: Endpoint, username: str, headers: Mapping[str, str] | None = None
                    ) -> Response:
-    return await ctx.http.request(endpoint.method, endpoint.path, headers=headers, follow_redirects=False,
-                                  honour_retry_after=False, **endpoint.body(username))
+    """One attempt; with `csrf` configured, the form's page is fetched first for a fresh token and hidden fields.
+    A page that fails is answered in the attempt's place (a 429 there is the limiter too)."""
+    values = endpoint.values(username)
+    path = endpoint.url_path(values)
+    page = None
+    if endpoint.keys.csrf:
+        try:
+            page = await fetch_form(ctx.http, endpoint.keys, path, honour_retry_after=False)
+        except FormPageError as exc:
+            if exc.response is None or exc.response.status < 400:
+                raise HttpError(f"the form page {endpoint.keys.csrf}: {exc}") from None
+            return exc.response
+    return await ctx.http.request(endpoint.method, path, follow_redirects=False, honour_retry_after=False,
+                                  **endpoint.request(values, page, headers))
 
 
 async def burst(ctx: CheckContext, endpoint: Endpoint, username: str, attempts: int) -> Burst:
@@ -266,7 +354,7 @@ async def burst(ctx: CheckContext, endpoint: Endpoint, username: str, attempts: 
         except HttpError as exc:
             return Burst(endpoint, username, tuple(responses), None, str(exc), None)
         history = tuple(responses)
-        if len(history) == 1 and (problem := _unusable(history[0])):
+        if len(history) == 1 and (problem := _unusable(endpoint, history[0])):
             return Burst(endpoint, username, history, None, None, problem)
         found = signal_of(history[0], history[-1], history)
         if found:
@@ -287,10 +375,13 @@ async def endpoints(ctx: CheckContext) -> list[Endpoint]:
     if configured:
         out: list[Endpoint] = []
         for t in configured:
+            for secret in secret_header_values(t.headers):
+                ctx.redactor.add(secret)
             kind = _kind_of(t.path)
             template = t.json_body if t.json_body is not None or t.form is not None else _default_body(kind or "login")
             out.append(Endpoint(method=t.method, path=t.path, kind=kind or "configured", json_body=template, form=t.form,
-                                attempts=t.attempts, username=t.username, configured=True))
+                                attempts=t.attempts, username=t.username, configured=True, keys=t,
+                                allow_lockout=t.allow_lockout))
         return out
     found: dict[str, Endpoint] = {}
     page = await ctx.surface.page()
@@ -301,16 +392,21 @@ async def endpoints(ctx: CheckContext) -> list[Endpoint]:
         if form.method != "POST" or kind is None or not path.startswith("/"):
             continue
         fields: dict[str, str] = {}
+        keys = NO_FORM_KEYS
+        if any(t == "hidden" and name.lower() in CSRF_FIELD_HINTS for name, t in form.fields):
+            keys = FormKeys(csrf=f"GET {urlsplit(page.url).path or '/'}")
         for name, field_type in form.fields:
+            if field_type in ("submit", "button", "hidden"):
+                continue  # hidden fields come from the page itself, per attempt, when it carries a CSRF token
             if field_type == "password":
                 fields[name] = "{password}"
             elif _USER_FIELD.search(name) or field_type == "email":
                 fields[name] = "{username}"
             elif _CODE_FIELD.search(name):
                 fields[name] = "{code}"
-            elif field_type not in ("submit", "button", "hidden"):
+            else:
                 fields[name] = "x"
-        found.setdefault(path, Endpoint("POST", path, kind, None, fields, DEFAULT_ATTEMPTS, None, False))
+        found.setdefault(path, Endpoint("POST", path, kind, None, fields, DEFAULT_ATTEMPTS, None, False, keys))
     for path in await ctx.surface.api_paths():
         kind = _kind_of(path)
         if kind and "{" not in path and ":" not in path:
@@ -337,6 +433,12 @@ async def _plan(ctx: CheckContext) -> tuple[list[Endpoint], dict[str, asyncio.Lo
 
 async def _first_burst(ctx: CheckContext, endpoint: Endpoint) -> Burst:
     async def run() -> Burst:
+        account = _named_account(ctx, endpoint)
+        if account is not None:
+            return Burst(endpoint, "", (), None, None,
+                         f"not sent: this [[rate_limit]] entry names the configured account {account!r}, which a burst "
+                         "of failed attempts may lock out; use {username} (a made-up user), or a throw-away account's "
+                         "username with allow_lockout = true")
         return await burst(ctx, endpoint, endpoint.username or _made_up_user(), endpoint.attempts)
 
     return await ctx.memo.get(MemoKey[Burst](f"ratelimit:burst:{endpoint.key}"), run)
@@ -355,7 +457,19 @@ async def _endpoints_and_locks(ctx: CheckContext) -> tuple[list[Endpoint], dict[
 
 
 def _who(burst: Burst) -> str:
-    return "the configured test account" if burst.endpoint.username else "a made-up user"
+    return "the throw-away account" if burst.endpoint.username else "a made-up user"
+
+
+def _named_account(ctx: CheckContext, endpoint: Endpoint) -> str | None:
+    """The configured account whose username a burst without allow_lockout would send, if any."""
+    if endpoint.allow_lockout or not endpoint.configured:
+        return None
+    sent = f"{endpoint.path} {endpoint.template()}"
+    for name in ctx.accounts.names:
+        username = ctx.accounts.settings(name).username
+        if username and username in sent:
+            return name
+    return None
 
 
 def _burst_problem(ctx: CheckContext, location: str, found: Burst) -> Result | None:
@@ -404,12 +518,12 @@ async def missing(ctx: CheckContext) -> list[Result]:
             results.append(ctx.passed(location, f"Throttled after {found.protected_at} attempt(s): "
                                       f"{found.signal.description}.", evidence={"status_histogram": found.histogram()}))
         else:
-            first = found.responses[0].status
-            confidence = Confidence.MEDIUM if first in (400, 422) else Confidence.HIGH
-            detail = (f"{len(found.responses)} failed attempts as {_who(found)} were all accepted with no sign of "
+            hint = _template_hint(found.responses[0])
+            confidence = Confidence.MEDIUM if hint else Confidence.HIGH
+            detail = (f"{len(found.responses)} failed attempts as {_who(found)} were all answered with no sign of "
                       f"throttling (statuses {found.histogram()}, median {found.timing_ms()['median']} ms).")
-            if confidence is Confidence.MEDIUM:
-                detail += f" The endpoint answered {first}: check the body template in [[rate_limit]]."
+            if hint:
+                detail += " " + hint
             results.append(ctx.fail(location, detail, kind=f"no-throttling:{endpoint.kind}", confidence=confidence,
                                     evidence=_burst_evidence(found)))
     return results
@@ -500,7 +614,8 @@ async def _try_bypass(ctx: CheckContext, found: Burst, location: str, counter: l
     severity=Severity.INFO,
     cwe=204,
     active=True,
-    summary="A made-up username meets the same lockout or throttling as the configured test account.",
+    summary="A made-up username meets the same lockout or throttling as an existing throw-away account (named in "
+    "[[rate_limit]] with allow_lockout = true).",
     risk="If only real accounts get locked ('account locked' after N tries, 'invalid password' forever for unknown "
     "users), the lockout tells an attacker which e-mail addresses have accounts, for phishing and targeted guessing.",
     fix="Count failures per submitted username whether or not it exists, and answer locked and unknown users "
@@ -514,8 +629,10 @@ async def lockout_enumeration(ctx: CheckContext) -> list[Result]:
     for endpoint in found_endpoints:
         location = ctx.http.url(endpoint.path)
         if not endpoint.username:
-            results.append(ctx.skip(location, "needs a known account to compare with a made-up one: set username = "
-                                    "a test account's username in this [[rate_limit]] entry"))
+            # Never advise bursting a configured or real account: a lockout may shut its owner out for a day.
+            results.append(ctx.skip(location, "needs an existing throw-away account, one nobody needs and that may be "
+                                    "locked out, to compare with a made-up user: set username = its username and "
+                                    "allow_lockout = true in a [[rate_limit]] entry for this route"))
             continue
         found = await _first_burst(ctx, endpoint)
         problem = _burst_problem(ctx, location, found)
@@ -527,7 +644,7 @@ async def lockout_enumeration(ctx: CheckContext) -> list[Result]:
                                     "(Retry-After): run --only ratelimit to compare lockouts"))
             continue
         if not found.signal or found.protected_at is None:
-            results.append(ctx.skip(location, "the test account was neither locked nor throttled (see "
+            results.append(ctx.skip(location, "the throw-away account was neither locked nor throttled (see "
                                     "ratelimit.missing): no lockout to compare"))
             continue
         async with locks[endpoint.key]:
@@ -542,15 +659,15 @@ def _compare(ctx: CheckContext, location: str, account: Burst, other: Burst) -> 
     assert account.signal is not None
     if other.signal:
         return ctx.passed(location, f"A made-up user was stopped too, after {other.protected_at} attempt(s) "
-                          f"({other.signal.description}); the test account after {account.protected_at}.")
+                          f"({other.signal.description}); the throw-away account after {account.protected_at}.")
     evidence = {
-        "test_account": {"stopped_after": account.protected_at, "signal": account.signal.description,
+        "throwaway_account": {"stopped_after": account.protected_at, "signal": account.signal.description,
                          "status": account.responses[-1].status,
                          "body_excerpt": account.responses[-1].text[:160]},
         "made_up_user": {"attempts": len(other.responses), "status_histogram": other.histogram(),
                          "body_excerpt": other.responses[-1].text[:160]},
     }
-    return ctx.fail(location, f"The test account was stopped after {account.protected_at} attempts "
+    return ctx.fail(location, f"The throw-away account was stopped after {account.protected_at} attempts "
                     f"({account.signal.description}), but a made-up user was still answered normally after "
                     f"{len(other.responses)}: the lockout tells real accounts from unknown ones.",
                     kind="lockout-differs", evidence=evidence)

@@ -7,14 +7,13 @@ with the `[login]` flow. Credentials are attached only through `Accounts.session
 Each account logs in once per run (concurrent callers share the one login), and is logged in again
 at most once when the target answers 401, so an expiring session does not turn into a login storm.
 A login that fails is remembered and raised as `LoginFailed` to every caller: which account, which
-step, which status, with credentials masked.
+step, which status and which username, with the password masked.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,47 +21,42 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 
 from probe.config import Section
+
+# Re-exported: the checks read request lines here, and `probe init` names CSRF fields as the log-in finds them.
+from probe.forms import CSRF_FIELD_HINTS as CSRF_FIELD_HINTS
+from probe.forms import (
+    FormKeys,
+    FormPage,
+    FormPageError,
+    cookie_header,
+    fetch_form,
+    fill,
+    request_kwargs,
+    secret_header_values,
+    set_cookies,
+)
+from probe.forms import parse_request_line as parse_request_line
 from probe.http import HttpError, Response, ScopedHttp
 from probe.parsing import json_path
-from probe.redact import Redactor, mask
+from probe.redact import Redactor
 
-_REQUEST_LINE = re.compile(r"^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\s+(/\S*)$")
 _TOKEN_SOURCES = ("json:", "header:", "cookie:")
-# Names under which login forms carry their anti-CSRF token (Django, Rails, Laravel, Express csurf,
-# Flask-WTF, ASP.NET) and the cookies that hold it for double-submit schemes (Django, Angular, Express).
-CSRF_FIELD_HINTS = ("csrfmiddlewaretoken", "authenticity_token", "_token", "_csrf", "csrf_token",
-                    "__requestverificationtoken")
-CSRF_COOKIE_HINTS = ("csrftoken", "xsrf-token", "_csrf", "csrf_token")
-_HIDDEN_INPUT = re.compile(r"<input\b[^>]*>", re.IGNORECASE)
-# The lookbehind starts a name only at its first letter: linear on a hostile tag with a very long name.
-_ATTR = re.compile(r"""(?<![a-zA-Z_:-])([a-zA-Z_:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
-MAX_CSRF_PAGE_CHARS = 200_000
+# An account whose role is anything else is privileged (an admin, a superuser, support staff): it may read
+# other accounts' records by design, so the idor checks never count its reads as a leak.
+DEFAULT_ROLE = "user"
 
-
-def parse_request_line(value: str) -> tuple[str, str]:
-    """`POST /api/login` → ("POST", "/api/login"); a bare path means GET."""
-    text = value.strip()
-    if text.startswith("/"):
-        text = "GET " + text
-    match = _REQUEST_LINE.match(text)
-    if not match:
-        raise ValueError(f"expected 'METHOD /path' (e.g. 'POST /api/login'), got {value!r}")
-    return match.group(1), match.group(2)
-
-
-class LoginSettings(Section):
-    """`[login]`: how an account with a username and password gets its credentials."""
+class LoginSettings(FormKeys):
+    """`[login]`: how an account with a username and password gets its credentials. `headers` go with the CSRF
+    page and the login request (an API gateway's `apikey`); `csrf` names the page whose form's token and hidden
+    fields the login request carries."""
 
     request: str | None = Field(default=None, description="'POST /api/login'")
     json_body: dict[str, Any] | None = Field(default=None, alias="json")
     form: dict[str, str] | None = None
     token: str = Field(default="json:token", description="json:PATH, header:NAME or cookie:NAME")
     send: str | None = Field(default=None, description="bearer, cookie, or header:NAME; defaults from `token`")
-    csrf: str | None = Field(default=None, description="'GET /login': page fetched first for its CSRF token")
-    csrf_field: str | None = None
-    csrf_header: str | None = None
 
-    @field_validator("request", "csrf")
+    @field_validator("request")
     @classmethod
     def _request_line(cls, value: str | None) -> str | None:
         if value is not None:
@@ -102,8 +96,9 @@ class AccountSettings(Section):
     password: str | None = None
     bearer: str | None = None
     cookie: str | None = None
-    headers: dict[str, str] = Field(default_factory=dict)
-    role: str = "user"
+    headers: dict[str, str] = Field(default_factory=dict, description="sent with every request of this account, its "
+                                    "login and control included; alone they are its credentials")
+    role: str = Field(default=DEFAULT_ROLE, description="'admin': a privileged account, never counted as a leak")
     control: str | None = Field(default=None, description="'GET /api/me': a request this account alone can make")
 
     @field_validator("control")
@@ -121,7 +116,8 @@ class AccountSettings(Section):
 
     @property
     def logs_in(self) -> bool:
-        return bool(self.username and self.password) and not (self.bearer or self.cookie or self.headers)
+        # Headers beside a username and password are extras for every request (an API gateway key), not credentials.
+        return bool(self.username and self.password) and not (self.bearer or self.cookie)
 
 
 CONFIG_SECTIONS = {"accounts": dict[str, AccountSettings], "login": LoginSettings}
@@ -145,6 +141,8 @@ class Session:
     # Bumped on every re-login, so two callers that both saw a 401 refresh once, not twice.
     generation: int = 0
     cookies: Mapping[str, str] = field(default_factory=dict)
+    # (URL, Set-Cookie header) of every response of the log-in (CSRF page, login step), for judging cookie flags.
+    set_cookies: tuple[tuple[str, str], ...] = ()
 
 
 class Accounts:
@@ -164,8 +162,10 @@ class Accounts:
         self._refreshed: set[str] = set()
         self._locks: dict[str, asyncio.Lock] = {}
         for account in self._settings.values():
-            for secret in (account.password, account.bearer, account.cookie, *account.headers.values()):
+            for secret in (account.password, account.bearer, account.cookie, *secret_header_values(account.headers)):
                 self._redactor.add(secret)
+        for secret in secret_header_values(self._login.headers):
+            self._redactor.add(secret)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -179,6 +179,9 @@ class Accounts:
 
     def role(self, name: str) -> str:
         return self._settings[name].role
+
+    def privileged(self, name: str) -> bool:
+        return self._settings[name].role != DEFAULT_ROLE
 
     def _lock(self, name: str) -> asyncio.Lock:
         return self._locks.setdefault(name, asyncio.Lock())
@@ -250,49 +253,41 @@ class Accounts:
         if self._http is None:
             raise LoginFailed(name, "configuration", "this run has no target URL")
         username, password = account.username or "", account.password or ""
-        self._redactor.add(username)
+        # The password is a secret; the username is shown (it names the account the finding is about).
         self._redactor.add(password)
-        cookies: dict[str, str] = {}
-        headers: dict[str, str] = {}
-        csrf_value: str | None = None
-        csrf_name = login.csrf_field
-        if login.csrf:
-            method, path = parse_request_line(login.csrf)
-            step = f"CSRF step ({method} {path})"
-            page = await self._http.request(method, path, follow_redirects=False)
-            if page.status >= 400:
-                raise LoginFailed(name, step, f"answered {page.status}")
-            cookies.update(_set_cookies(page))
-            csrf_name, csrf_value = find_csrf_token(page.text[:MAX_CSRF_PAGE_CHARS], cookies, login.csrf_field)
-            if csrf_value is None:
-                raise LoginFailed(name, step, "no CSRF token in the page's form fields or cookies (set csrf_field)")
-            self._redactor.add(csrf_value)
-            if login.csrf_header:
-                headers[login.csrf_header] = csrf_value
         method, path = parse_request_line(login.request)
-        step = f"login step ({method} {path}, username {mask(username)})"
-        json_body = _fill(login.json_body, username, password) if login.json_body is not None else None
+        page: FormPage | None = None
+        if login.csrf:
+            step = f"CSRF step ({login.csrf})"
+            try:
+                page = await fetch_form(self._http, login, path, extra_headers=account.headers)
+            except FormPageError as exc:
+                raise LoginFailed(name, step, str(exc)) from None
+            for value in (page.csrf_value, *page.cookies.values()):
+                self._redactor.add(value)
+        step = f"login step ({method} {path}, username {username!r})"
+        values = {"{username}": username, "{email}": username, "{password}": password}
+        json_body = fill(login.json_body, values) if login.json_body is not None else None
         form: dict[str, str] | None = None
         if login.form is not None or json_body is None:
-            form = {k: str(v) for k, v in _fill(login.form or {"username": "{username}", "password": "{password}"},
-                                                 username, password).items()}
-            if csrf_value is not None and csrf_name and not login.csrf_header:
-                form[csrf_name] = csrf_value
-        if cookies:
-            headers["Cookie"] = _cookie_header(cookies)
-        response = await self._http.request(method, path, headers=headers, json=json_body, data=form, follow_redirects=False)
+            form = {k: str(v) for k, v in fill(login.form or {"username": "{username}", "password": "{password}"},
+                                               values).items()}
+        sent = request_kwargs(login, page, json_body=json_body, form=form, extra_headers=account.headers)
+        response = await self._http.request(method, path, follow_redirects=False, **sent)
         if response.status >= 400:
             excerpt = self._redactor.redact(response.text[:160].strip())
             raise LoginFailed(name, step, f"answered {response.status}" + (f" ({excerpt})" if excerpt else ""))
-        cookies.update(_set_cookies(response))
+        cookies = {**(page.cookies if page else {}), **set_cookies(response)}
+        # Every Set-Cookie of the log-in (its form page's too), with where it came from: headers.cookie-flags judges them.
+        seen_cookies = [(r.url, h) for r in ((page.response,) if page else ()) + (response,) for h in r.header_list("set-cookie")]
         for value in cookies.values():
             self._redactor.add(value)
         token = self._token(response, cookies)
         if not token:
             raise LoginFailed(name, step, f"answered {response.status} but carried no token at {login.token}")
         self._redactor.add(token)
-        return Session(name=name, headers=self._send(token, cookies), token=token, generation=generation,
-                       cookies=cookies)
+        return Session(name=name, headers={**account.headers, **self._send(token, cookies)}, token=token,
+                       generation=generation, cookies=cookies, set_cookies=tuple(seen_cookies))
 
     def _token(self, response: Response, cookies: Mapping[str, str]) -> str | None:
         source, _, where = self._login.token.partition(":")
@@ -308,45 +303,7 @@ class Accounts:
         source = self._login.token.partition(":")[0]
         send = self._login.send or ("cookie" if source == "cookie" else "bearer")
         if send == "cookie":
-            return {"Cookie": _cookie_header(cookies)}
+            return {"Cookie": cookie_header(cookies)}
         if send.startswith("header:"):
             return {send[7:]: token}
         return {"Authorization": f"Bearer {token}"}
-
-
-def _fill(template: Mapping[str, Any], username: str, password: str) -> dict[str, Any]:
-    def one(value: Any) -> Any:
-        if isinstance(value, str):
-            return value.replace("{username}", username).replace("{password}", password)
-        if isinstance(value, Mapping):
-            return {k: one(v) for k, v in value.items()}
-        return value
-
-    return {k: one(v) for k, v in template.items()}
-
-
-def _set_cookies(response: Response) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for header in response.header_list("set-cookie"):
-        name, sep, value = header.split(";", 1)[0].partition("=")
-        if sep and name.strip():
-            found[name.strip()] = value.strip().strip('"')
-    return found
-
-
-def _cookie_header(cookies: Mapping[str, str]) -> str:
-    return "; ".join(f"{k}={v}" for k, v in cookies.items())
-
-
-def find_csrf_token(html: str, cookies: Mapping[str, str], field_name: str | None) -> tuple[str | None, str | None]:
-    """(field name, token): from the named or a usual hidden form field, else from a usual CSRF cookie."""
-    for tag in _HIDDEN_INPUT.findall(html):
-        attrs = {m.group(1).lower(): m.group(2) or m.group(3) or m.group(4) or "" for m in _ATTR.finditer(tag)}
-        name = attrs.get("name", "")
-        wanted = name == field_name or (field_name is None and name.lower() in CSRF_FIELD_HINTS)
-        if name and wanted and attrs.get("value"):
-            return name, attrs["value"]
-    for name, value in cookies.items():
-        if name.lower() in CSRF_COOKIE_HINTS and value:
-            return field_name or name, value
-    return field_name, None

@@ -45,12 +45,13 @@ def plan(
 ) -> Plan:
     """Everything up to the first request. Raises `config.ConfigError` for anything the user must fix."""
     registry = registry or load()
-    merged = {**(overrides or {}), "target": target}
-    loaded = config.load(config_path, sections(registry), merged, env_file=env_file, environ=environ)
     unknown = [s for s in (*only, *skip) if not _known_selector(registry, s)]
     if unknown:
         raise config.ConfigError(f"--only/--skip: unknown check or family {unknown[0]!r} (see `probe checks`)")
     specs = tuple(select(registry, only, skip))
+    merged = {**(overrides or {}), "target": target}
+    loaded = config.load(config_path, sections(registry), merged, env_file=env_file, environ=environ,
+                         needed=needed_sections(registry, specs))
     settings = loaded.settings
     collector = Collector(
         baseline=_baseline(settings.baseline, loaded.path),
@@ -61,6 +62,17 @@ def plan(
         config_path=str(loaded.path) if loaded.path else None,
     )
     return Plan(registry=registry, loaded=loaded, specs=specs, collector=collector)
+
+
+def needed_sections(registry: Registry, specs: Sequence[CheckSpec]) -> set[str]:
+    """The config sections a run of `specs` reads: those their modules declare, and the accounts and login when a
+    check talks to the target (the runner logs the accounts in before the checks start)."""
+    modules = {spec.module for spec in specs}
+    needed = {name for module in registry.modules if module.__name__ in modules
+              for name in getattr(module, "CONFIG_SECTIONS", {})}
+    if any(spec.info.needs_target for spec in specs):
+        needed |= set(accounts.CONFIG_SECTIONS)
+    return needed
 
 
 def _baseline(configured: str | None, config_path: Path | None) -> tuple[baseline.Entry, ...]:
@@ -78,6 +90,11 @@ def execute(plan: Plan, on_progress: Callable[[Progress], None] | None = None) -
     """Run the plan. Ctrl-C (SIGINT) ends it with `KeyboardInterrupt` once the run has cancelled its work and closed
     its connections; `plan.collector` then holds every result that finished."""
     return asyncio.run(interruptible(run(plan.loaded.settings, plan.registry, plan.collector, plan.specs, on_progress)))
+
+
+def execute_coroutine(work: Coroutine[Any, Any, T]) -> T:
+    """`work` (a fleet of scans) run to the end like `execute`, Ctrl-C included."""
+    return asyncio.run(interruptible(work))
 
 
 async def interruptible(work: Coroutine[Any, Any, T]) -> T:

@@ -21,6 +21,7 @@ from probe import __version__
 
 if TYPE_CHECKING:
     from probe.config import Settings
+    from probe.fleet import FleetReport, Outcome, Shard, Target
     from probe.model import Report, Severity
     from probe.runner import Progress
 
@@ -222,13 +223,167 @@ def scanning(fn: Callable[..., None]) -> Callable[..., None]:
 def scan(
     options: ScanOptions,
     formats: Annotated[list[str] | None, typer.Option("--format", "-f", help=FORMATS_HELP)] = None,
+    targets: Annotated[Path | None, typer.Option(
+        "--targets", help="Scan a fleet: a TOML file of [[targets]] (url and/or config, name, tags); see `Many apps`.")] = None,
+    parallel: Annotated[int | None, typer.Option(
+        "--parallel", min=1, help="With --targets: targets scanned at once [default: 4 per CPU].")] = None,
+    shard: Annotated[str | None, typer.Option(
+        "--shard", help="With --targets: scan only part INDEX/COUNT of the list (0-based, e.g. 0/4), split by name.")] = None,
 ) -> None:
-    """Scan a URL and report what an attacker or a confused user would find."""
+    """Scan a URL (or a fleet of them, --targets) and report what an attacker or a confused user would find."""
     try:
         outputs = parse_formats(formats or [])
+        if targets is None and (parallel is not None or shard is not None):
+            raise UsageError("--parallel and --shard go with --targets FILE")
+        if targets is not None and options.url:
+            raise UsageError("give a URL or --targets FILE, not both (a URL belongs in the targets file)")
+        part = parse_shard(shard)
+        if targets is not None and any(fmt == "html" for fmt, _ in outputs):
+            raise UsageError("--format: a fleet writes console, json, sarif, junit or markdown (html is one target's)")
     except UsageError as exc:
         fail(str(exc))
+    if targets is not None:
+        _run_fleet(options, outputs, targets, parallel, part)
     _run_scan(options, outputs)
+
+
+def parse_shard(value: str | None) -> Shard | None:
+    if value is None:
+        return None
+    from probe.fleet import Shard
+
+    try:
+        return Shard.parse(value)
+    except ValueError as exc:
+        raise UsageError(f"--shard: {exc}") from None
+
+
+def _run_fleet(options: ScanOptions, outputs: list[tuple[str, str | None]], targets_file: Path, parallel: int | None,
+               part: Shard | None) -> NoReturn:
+    """Scan every target of the file (or of its shard) and write one fleet report per format; exit with the worst
+    target's code (see probe.fleet), or 130 when interrupted."""
+    from probe import api, fleet, profiles
+    from probe.config import ConfigError
+    from probe.registry import load
+
+    _configure_logging(options.verbose)
+    try:
+        registry = load()
+        everything = fleet.load_targets(targets_file)
+        profile = profiles.get(options.profile) if options.profile else None
+    except (ConfigError, profiles.UnknownProfile) as exc:
+        fail(str(exc))
+    chosen = fleet.shard(everything, part) if part else everything
+    installed = {*registry.families, *(spec.id for spec in registry.specs)}
+    selection = profiles.apply(profile, options.overrides(), options.only, installed)
+
+    def plan_for(target: fleet.Target) -> api.Plan:
+        plan = api.plan(target=target.url, config_path=target.config or options.config, overrides=selection.overrides,
+                        only=selection.only, skip=options.skip, env_file=options.env_file, registry=registry)
+        if not plan.specs:
+            raise ConfigError("no checks to run: the selection (--only, --skip, --profile) left none")
+        return plan
+
+    collector = fleet.FleetCollector(parallel=parallel or fleet.default_parallel(), shard=part)
+    code = EXIT_OK
+    with _FleetProgress(len(chosen)) as progress:
+        try:
+            report = api.execute_coroutine(fleet.scan_fleet(chosen, plan_for, collector, on_start=progress.started,
+                                                            on_done=progress.finished))
+        except KeyboardInterrupt:
+            report = collector.report(interrupted=True)
+            code = EXIT_INTERRUPTED
+    _write_fleet(report, outputs)
+    raise typer.Exit(code or report.exit_code)
+
+
+def _write_fleet(report: FleetReport, outputs: list[tuple[str, str | None]]) -> None:
+    from probe.reporters import fleet as fleet_report
+
+    for fmt, path in outputs:
+        if fmt == "console" and path is None:
+            from rich.console import Console
+
+            Console(width=console_width()).print(fleet_report.renderable(report))
+            continue
+        _emit(fleet_report.render(report, fmt), fmt, path, "fleet report")
+
+
+class _FleetProgress:
+    """While a fleet runs: on a terminal, a live table of the targets in flight and those finished; elsewhere (CI
+    logs) one plain line per finished target."""
+
+    def __init__(self, total: int) -> None:
+        self.tty = sys.stderr.isatty()
+        self.total = total
+        self.running: list[str] = []
+        self.done: list[Outcome] = []
+        self._live: Any = None
+
+    def __enter__(self) -> _FleetProgress:
+        if self.tty:
+            from rich.console import Console
+            from rich.live import Live
+
+            self._live = Live(self._view(), console=Console(stderr=True), refresh_per_second=4, transient=True)
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.__exit__(*exc)
+
+    def _view(self) -> Any:
+        from rich.console import Group
+        from rich.text import Text
+
+        from probe.reporters import fleet as fleet_report
+
+        finished = sorted(self.done, key=lambda o: o.target.name)
+        title = f"probe fleet: {len(self.done)}/{self.total} done"
+        status = Text("scanning: " + (", ".join(self.running) or "-"), overflow="ellipsis", no_wrap=True)
+        return Group(fleet_report.table(finished, title=title), status)
+
+    def started(self, target: Target) -> None:
+        self.running.append(target.name)
+        if self._live is not None:
+            self._live.update(self._view())
+
+    def finished(self, outcome: Outcome) -> None:
+        self.running.remove(outcome.target.name)
+        self.done.append(outcome)
+        if self._live is not None:
+            self._live.update(self._view())
+        else:
+            from probe.reporters.fleet import finished_line
+
+            print(finished_line(outcome, len(self.done), self.total), file=sys.stderr, flush=True)
+
+
+@app.command()
+def merge(
+    reports: Annotated[list[Path], typer.Argument(help="probe-fleet/1 JSON reports (the shards of one fleet).")],
+    formats: Annotated[list[str] | None, typer.Option("--format", "-f", help=FORMATS_HELP.replace(", html", ""))] = None,
+) -> None:
+    """Combine shard reports (probe scan --targets --shard ... --format json=...) into one fleet report; exit with the
+    worst target's code, as the unsharded run would."""
+    try:
+        outputs = parse_formats(formats or [])
+        if any(fmt == "html" for fmt, _ in outputs):
+            raise UsageError("--format: a fleet writes console, json, sarif, junit or markdown (html is one target's)")
+    except UsageError as exc:
+        fail(str(exc))
+    from probe import fleet
+    from probe.registry import load
+    from probe.reporters import fleet as fleet_report
+
+    infos = {spec.id: spec.info for spec in load().specs}
+    try:
+        merged = fleet.merge([fleet_report.read(path, infos) for path in reports])
+    except (ValueError, fleet.MergeError) as exc:
+        fail(str(exc))
+    _write_fleet(merged, outputs)
+    raise typer.Exit(merged.exit_code)
 
 
 # What a command does with the finished report: (report, settings, complete). `complete` is False when the
@@ -559,8 +714,15 @@ def demo(
 
 
 @app.command()
-def schema() -> None:
+def schema(
+    fleet: Annotated[bool, typer.Option("--fleet", help="The fleet report's schema (probe-fleet/1) instead.")] = False,
+) -> None:
     """Print the JSON Schema of the JSON report (probe-report/1), for tools that read the reports."""
+    if fleet:
+        from probe.reporters.fleet import schema_text as fleet_schema
+
+        sys.stdout.write(fleet_schema())
+        return
     from probe.reporters.json import schema_text
 
     sys.stdout.write(schema_text())

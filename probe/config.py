@@ -5,8 +5,9 @@ The engine declares its own keys here. A check module that needs configuration d
 a section is declaring a typed model beside the check that reads it.
 
 `${VAR}` in any string is resolved from the process environment, then from an optional dotenv file.
-Resolved values are secrets unless the key is plainly not one (a URL, a path); the redactor masks
-them in every output.
+A resolved value is a secret when its key, a table above it or the variable is named like one (`SECRET_NAME`:
+password, bearer, cookie, account headers, jwt_secret ...); the redactor masks those in every output. Usernames,
+roles, URLs and paths are shown.
 """
 
 from __future__ import annotations
@@ -15,21 +16,27 @@ import os
 import re
 import tomllib
 import typing
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, create_model, field_validator
 
 from probe.model import Mode, Severity
 
 DEFAULT_FILES = ("probe.toml", ".probe.toml")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-# Keys whose interpolated values are addresses or file names, not secrets: masking them would make
-# reports unreadable without protecting anything.
-_PLAIN_KEYS = {"target", "scope", "manifest", "deployed", "path", "paths", "url", "origin", "trusted_origins", "list", "request"}
+# An interpolated value is a secret when the key that holds it, a table above it, or the variable it comes from is
+# named like one (`password`, `bearer`, `jwt_secret`, `[accounts.x.headers]`, `${STRIPE_API_KEY}`). Everything else
+# (usernames, emails, roles, URLs, paths, hosts) is shown in reports: masking it would hide what a finding is about
+# without protecting anything.
+SECRET_NAME = re.compile(
+    r"pass(?:word|wd|phrase)?|secret|token|bearer|cookie|credential|authori[sz]ation|session|private|(?:^|[_-])key$|api[_-]?key|"
+    r"signature|dsn|otp|pin$|^headers$",
+    re.IGNORECASE,
+)
 
 
 S = TypeVar("S", bound="Section")
@@ -52,6 +59,21 @@ class Section(BaseModel):
         """Hosts besides the target that this section's checks must reach (a hosting platform's API): scope entries."""
         return []
 
+    @classmethod
+    def rebase(cls, table: dict[str, Any], base: Path) -> dict[str, Any]:
+        """The section's table as read from a config file in folder `base`, with its relative file paths made
+        relative to `base` (a section with paths overrides this). Command-line values are not rebased: they are
+        relative to the working directory, where the user typed them."""
+        return table
+
+
+def rebase_path(value: Any, base: Path) -> Any:
+    """A relative path from a config file, resolved from the file's folder; anything else unchanged."""
+    if not isinstance(value, str) or not value:
+        return value
+    path = Path(value).expanduser()
+    return value if path.is_absolute() else str(base / path)
+
 
 class Settings(Section):
     target: str | None = None
@@ -71,6 +93,9 @@ class Settings(Section):
     baseline: str | None = Field(default=None, description="accepted-risks file (default: probe-baseline.toml if present)")
 
     sections_declared: ClassVar[tuple[str, ...]] = ()
+    # Sections left out because a ${VAR} in them is not set and the run does not need them: name → the error,
+    # raised if anything asks for the section after all.
+    _unresolved: dict[str, str] = PrivateAttr(default_factory=dict)
     # Each declared section's model class → its name, so checks ask for their section by type, not by string.
     section_names: ClassVar[Mapping[type[Section], str]] = {}
 
@@ -81,11 +106,21 @@ class Settings(Section):
             check_target_url(value)
         return value
 
+    @classmethod
+    def rebase(cls, table: dict[str, Any], base: Path) -> dict[str, Any]:
+        return {**table, **{k: rebase_path(table[k], base) for k in ("baseline", "ca_bundle") if k in table}}
+
     def _declared(self, model: type[Section]) -> Any:
         name = self.section_names.get(model)
         if name is None:
             raise KeyError(f"{model.__name__} is not a declared config section")
+        if name in self._unresolved:
+            raise ConfigError(self._unresolved[name])
         return getattr(self, name)
+
+    def resolved(self, model: type[Section]) -> bool:
+        """False when the section was left out of this run because a ${VAR} in it is not set (see `load`)."""
+        return self.section_names.get(model) not in self._unresolved
 
     def section(self, model: type[S]) -> S:
         """A `[name]` table, as its model."""
@@ -205,20 +240,50 @@ def load(
     overrides: Mapping[str, Any] | None = None,
     env_file: Path | None = None,
     environ: Mapping[str, str] | None = None,
+    needed: Collection[str] | None = None,
 ) -> Loaded:
-    """Read, interpolate and validate. `overrides` are CLI flags (already typed), which win over the file."""
+    """Read, interpolate and validate. `overrides` are CLI flags (already typed), which win over the file.
+
+    `needed` names the sections the run will read (None: all of them). A section outside it whose ${VAR} is not
+    set is left out instead of stopping the run (`probe env` does not need the accounts' passwords); asking for
+    it later raises the same ConfigError. Engine keys and needed sections fail at once, as before. Relative
+    paths in the file (`baseline`, `[env] manifest` ...) are resolved from the file's folder."""
     config_path, raw = find_config(path)
     label = str(config_path) if config_path else "command line"
     variables = _variables(config_path, env_file, environ)
     secrets: list[str] = []
-    resolved = _interpolate(raw, variables, label, (), secrets)
+    resolved: dict[str, Any] = {}
+    unresolved: dict[str, str] = {}
+    for key, value in raw.items():
+        found: list[str] = []
+        try:
+            resolved[key] = _interpolate(value, variables, label, (key,), found)
+        except ConfigError as exc:
+            if needed is None or key not in sections or key in needed:
+                raise
+            unresolved[key] = str(exc)
+            continue
+        secrets.extend(found)
+    if config_path is not None:
+        resolved = _rebase(resolved, sections, config_path.parent)
     _merge(resolved, overrides or {})
+    for key in unresolved:
+        resolved.pop(key, None)  # a command-line flag for a section left out does not bring it back half-resolved
     model = settings_model(sections)
     try:
         settings = model.model_validate(resolved)
     except ValidationError as exc:
         raise ConfigError(f"{label}: {_first_error(exc)}") from None
+    settings._unresolved.update(unresolved)
     return Loaded(settings=settings, path=config_path, secrets=tuple(s for s in secrets if s))
+
+
+def _rebase(table: dict[str, Any], sections: Mapping[str, Any], base: Path) -> dict[str, Any]:
+    out = Settings.rebase(table, base)
+    for name, annotation in sections.items():
+        if isinstance(out.get(name), dict) and isinstance(annotation, type) and issubclass(annotation, Section):
+            out[name] = annotation.rebase(out[name], base)
+    return out
 
 
 def _merge(into: dict[str, Any], overrides: Mapping[str, Any]) -> None:
@@ -259,7 +324,7 @@ def _interpolate(value: Any, variables: Mapping[str, str], label: str, keys: tup
         if name not in variables:
             raise ConfigError(f"{label}: {_dotted(keys)}: ${{{name}}} is not set (environment or .env)")
         found = variables[name]
-        if not set(keys) & _PLAIN_KEYS:
+        if any(SECRET_NAME.search(part) for part in (*keys, name)):
             secrets.append(found)
         return found
 

@@ -117,9 +117,13 @@ def normalise_location(location: str) -> str:
     query strings, trailing slashes, and the port of a loopback test server."""
     if "://" not in location:
         return location
-    parts = urlsplit(location)
-    host = (parts.hostname or "").lower()
-    port = parts.port
+    try:
+        parts = urlsplit(location)
+        host = (parts.hostname or "").lower()
+        port = parts.port
+    except ValueError:
+        # Not a parseable URL (an unbalanced `[`, a bad port): the location as written is still a stable key.
+        return location
     default = {"http": 80, "https": 443}.get(parts.scheme.lower())
     netloc = host if port in (None, default) or host in ("127.0.0.1", "localhost") else f"{host}:{port}"
     path = parts.path.rstrip("/") or "/"

@@ -84,11 +84,19 @@ class Collector:
         self.results.extend(results)
 
     def report(self, *, interrupted: bool = False) -> Report:
+        """The report of what was gathered. A failure to match the results with the baseline is a note, not an
+        exception: the run's results are still reported, in every requested format."""
         notes = [*self.notes, *(self.client.notes if self.client else [])]
         if interrupted:
             notes.append("interrupted: the report holds only the checks that finished")
-        applied = baseline_file.apply([self._clean(r) for r in self.results], self.baseline, self.started.date())
-        notes.extend(applied.notes)
+        cleaned = [self._clean(r) for r in self.results]
+        try:
+            applied = baseline_file.apply(cleaned, self.baseline, self.started.date())
+            results = list(applied.results)
+            notes.extend(applied.notes)
+        except Exception as exc:  # noqa: BLE001 - the report of a whole run must not be lost to one bad result
+            results = cleaned
+            notes.append(f"the baseline could not be applied ({type(exc).__name__}: {exc})")
         return Report(
             tool_version=__version__,
             target=self.target,
@@ -96,7 +104,7 @@ class Collector:
             started=self.started,
             duration_s=round(time.monotonic() - self.started_clock, 3),
             requests_sent=self.client.sent if self.client else 0,
-            results=tuple(sorted(applied.results, key=sort_key)),
+            results=tuple(sorted(results, key=sort_key)),
             checks=self.checks,
             notes=tuple(self.redactor.redact(n) for n in notes),
             requests_by_family=dict(self.client.by_family) if self.client else {},
@@ -105,11 +113,13 @@ class Collector:
         )
 
     def _clean(self, result: Result) -> Result:
-        """The last line of defence: no registered secret survives into any reporter."""
+        """The last line of defence: no registered secret survives into any reporter. The location is not masked:
+        it identifies the finding (fingerprint, baseline, route), so it is kept as the check wrote it, or rewritten
+        to a stable template when it would reveal a secret (see `Redactor.template_location`)."""
         r = self.redactor
         cleaned = {
             "title": r.redact(result.title),
-            "location": r.redact(result.location),
+            "location": r.template_location(result.location),
             "detail": r.redact(result.detail),
             "evidence": r.redact_value(result.evidence),
             "remediation": r.redact(result.remediation),
@@ -140,8 +150,10 @@ async def run(
     base = target or ""
     surface = Surface(ScopedHttp(client, "surface", base), settings.section_routes(), passive=settings.mode is Mode.PASSIVE,
                       exclude=settings.exclude)
-    accounts = Accounts(settings.table(AccountSettings), settings.section(LoginSettings), ScopedHttp(client, "accounts", base),
-                        collector.redactor)
+    # Left out of a run that does not need them (`probe env` with an account's ${VAR} unset): no accounts then.
+    accounts = Accounts(settings.table(AccountSettings) if settings.resolved(AccountSettings) else {},
+                        settings.section(LoginSettings) if settings.resolved(LoginSettings) else None,
+                        ScopedHttp(client, "accounts", base), collector.redactor)
     memo = Memo()
     try:
         unreachable = ""
@@ -178,7 +190,13 @@ async def run(
                 redactor=collector.redactor,
             )
             async with gate:
-                results = await _run_one(spec, ctx, deadline)
+                try:
+                    results = await _run_one(spec, ctx, deadline)
+                except ConfigError as exc:
+                    # The run stops here (exit 2), but the report written with what was gathered must not read as
+                    # clean: the check that met the problem is an error in every format.
+                    collector.add([ctx.error(ctx.location, str(exc))])
+                    raise
             collector.add([r for r in results if r.status is Status.FAIL] if unreachable else results)
             done += 1
             if on_progress:

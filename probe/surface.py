@@ -35,9 +35,9 @@ T = TypeVar("T")
 MAX_SCRIPTS = 40
 MAX_PATHS = 50
 MAX_FORMS = 20
-MAX_DOCUMENT_REQUESTS = 14
+MAX_DOCUMENT_REQUESTS = 10
 # API documentation pages that name their OpenAPI document (FastAPI, drf-spectacular, springdoc, Swashbuckle, NestJS).
-DOC_PAGES = ("/docs", "/redoc", "/api/docs", "/swagger-ui.html", "/swagger-ui/index.html", "/api-docs/")
+DOC_PAGES = ("/docs", "/redoc", "/api/docs")
 # Where OpenAPI/Swagger documents are usually served (FastAPI, its full-stack template's /api/v1 prefix, Django REST
 # drf-spectacular, springdoc, ASP.NET Swashbuckle, NestJS, Express swagger-jsdoc setups).
 OPENAPI_PATHS = (
@@ -45,13 +45,9 @@ OPENAPI_PATHS = (
     "/api/openapi.json",
     "/api/v1/openapi.json",
     "/swagger.json",
-    "/api/swagger.json",
-    "/v1/swagger.json",
     "/api/schema/",
     "/v3/api-docs",
-    "/v2/api-docs",
     "/swagger/v1/swagger.json",
-    "/api-docs.json",
 )
 # Path words that mean the request does something (OWASP WSTG-CONF-05 style admin/maintenance routes, and the routes
 # real apps expose for their own setup): a passive scan never requests a discovered route named with one of them.

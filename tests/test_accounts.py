@@ -15,8 +15,9 @@ import pytest
 from fixtures.authz import Seed, create_app, make_seed
 from fixtures.serve import serve_asgi
 from probe import api, registry
-from probe.accounts import Accounts, AccountSettings, LoginFailed, LoginSettings, find_csrf_token
+from probe.accounts import Accounts, AccountSettings, LoginFailed, LoginSettings
 from probe.checks.idor.matrix import ResourceSettings
+from probe.forms import find_csrf_token
 from probe.http import HttpClient, Scope, ScopedHttp
 from probe.model import Status
 from probe.redact import Redactor
@@ -96,7 +97,7 @@ async def test_logs_in_again_once_on_401(authz: tuple[Seed, str], http: ScopedHt
         seed.revoked.pop(seed.bob.id, None)
 
 
-async def test_failed_login_names_account_step_status_and_masks_credentials(authz: tuple[Seed, str],
+async def test_failed_login_names_account_step_status_and_username_and_masks_the_password(authz: tuple[Seed, str],
                                                                            http: ScopedHttp) -> None:
     seed, _ = authz
     wrong = "wrong-" + seed.bob.password
@@ -106,7 +107,8 @@ async def test_failed_login_names_account_step_status_and_masks_credentials(auth
         await accounts.session("bob")
     message = str(caught.value)
     assert "account 'bob'" in message and "POST /api/token" in message and "401" in message
-    assert wrong not in message and seed.bob.email not in message
+    # The username says which login failed; only the password is a secret.
+    assert wrong not in message and repr(seed.bob.email) in message
     with pytest.raises(LoginFailed):  # remembered, not retried by every check
         await accounts.session("bob")
 
@@ -202,3 +204,35 @@ async def test_csrf_protected_form_login_with_a_session_cookie(django_login: tup
             await without.session("carol")
     finally:
         await client.aclose()
+
+
+async def test_gateway_headers_on_login_and_on_the_account() -> None:
+    """A FastAPI API behind a gateway that wants `apikey` on every request: [login] headers carry it to the
+    log-in, an account's headers beside its username and password carry it to its own requests."""
+    from fixtures.ratelimit import PASSWORD, USER
+    from fixtures.ratelimit.fastapi_app import GATEWAY_KEY
+    from fixtures.ratelimit.fastapi_app import app as gateway_app
+
+    login = {"request": "POST /api/v1/login/access-token", "json": {"username": "{username}", "password": "{password}"},
+             "token": "json:access_token"}
+    with serve_asgi(gateway_app("none")) as url:
+        client = HttpClient(scope=Scope(url), redactor=Redactor(), user_agent="probe-test", max_requests=20, rate=500.0,
+                            timeout=5.0, max_bytes=100_000, per_host=2, deadline=time.monotonic() + 30)
+        http = ScopedHttp(client, "accounts", url)
+        try:
+            account = AccountSettings(username=USER, password=PASSWORD)
+            without = Accounts({"dora": account}, LoginSettings.model_validate(login), http, Redactor())
+            with pytest.raises(LoginFailed, match="answered 401"):
+                await without.session("dora")
+            redactor = Redactor()
+            keyed = Accounts({"dora": account.model_copy(update={"headers": {"apikey": GATEWAY_KEY}})},
+                             LoginSettings.model_validate({**login, "headers": {"apikey": GATEWAY_KEY}}), http, redactor)
+            assert keyed.settings("dora").logs_in  # headers beside a password are extras, not credentials
+            session = await keyed.session("dora")
+            assert session.headers["apikey"] == GATEWAY_KEY and session.headers["Authorization"].startswith("Bearer ")
+            # The account's own requests carry the key: the gateway lets them through to the app.
+            answer = await keyed.request(http, "dora", "POST", "/api/v1/password-recovery/" + USER)
+            assert answer.status == 200
+            assert GATEWAY_KEY not in redactor.redact(f"apikey: {GATEWAY_KEY}")
+        finally:
+            await client.aclose()

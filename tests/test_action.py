@@ -313,7 +313,7 @@ def test_workflow_pins_actions_and_grants_least_privilege(path: Path) -> None:
 
 def test_example_workflows_have_their_triggers() -> None:
     loaded = {path.stem: (yaml.safe_load(path.read_text()), path.read_text()) for path in EXAMPLES}
-    assert set(loaded) == {"release-gate", "smoke", "manual"}
+    assert set(loaded) == {"release-gate", "smoke", "manual", "fleet"}
     assert {"deployment_status", "push"} <= set(triggers(loaded["release-gate"][0]))
     smoke, smoke_text = loaded["smoke"]
     assert "schedule" in triggers(smoke) and "profile: smoke" in smoke_text and "issues: write" in smoke_text

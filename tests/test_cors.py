@@ -75,9 +75,13 @@ def _demo_scan(demo) -> Report:  # type: ignore[no-untyped-def]
 def test_demo_vulnerable_reflects_any_origin_with_credentials(demo_vulnerable) -> None:  # type: ignore[no-untyped-def]
     report = _demo_scan(demo_vulnerable)
     failed = expect(report, "cors.reflected-origin", "fail")
-    # The demo's API answers alice's requests with her data: those grants are critical.
-    assert any(r.severity is Severity.CRITICAL and "/api/notes" in r.location for r in failed)
-    assert all(r.evidence["response"]["headers"]["access-control-allow-origin"] == UNRELATED for r in failed)
+    # One policy (flask-cors reflecting every origin with credentials): one finding, every route in its evidence.
+    [grant] = failed
+    # The demo's API answers alice's requests with her data: the grant is critical.
+    assert grant.severity is Severity.CRITICAL and grant.kind == "credentials"
+    assert len(grant.evidence["routes"]) >= 5 and any(r.endswith("/api/notes") for r in grant.evidence["routes"])
+    assert f"on {len(grant.evidence['routes'])} routes" in grant.detail
+    assert grant.evidence["response"]["headers"]["access-control-allow-origin"] == UNRELATED
     expect(report, "cors.null-origin", "fail")
     expect(report, "cors.origin-bypass", "skip")
     assert report.requests_by_family["cors"] <= 30
@@ -210,3 +214,25 @@ def test_parse_cors_two_origins_grant_nothing() -> None:
               "access-control-allow-credentials": ["True"]}
     parsed = parse_cors(lambda name: values.get(name, []))
     assert parsed.allow_origin is None and parsed.invalid and not parsed.allow_credentials
+
+
+def test_skips_with_trusted_origins_set_never_ask_to_set_them() -> None:
+    """A trusted origin without a domain name (a dev front end on localhost) leaves no look-alikes to build and
+    no http:// twin: the skips say so, and do not tell the user to set what is already set."""
+    from flask import Flask
+    from flask_cors import CORS
+
+    app = Flask("local-front-end")
+    CORS(app, origins=["http://localhost:5173"], supports_credentials=True)
+
+    @app.get("/api/items")
+    def items() -> list[int]:
+        return [1]
+
+    with serve_wsgi(app) as url:
+        report = scan(url, only=["cors"], cors={"trusted_origins": ["http://localhost:5173"]}, routes=["/api/items"])
+    for check_id in ("cors.origin-bypass", "cors.insecure-scheme"):
+        [skipped] = expect(report, check_id, "skip")
+        assert "localhost:5173" in skipped.detail
+        assert "set [cors]" not in skipped.detail
+    expect(report, "cors.reflected-origin", "pass")

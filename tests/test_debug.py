@@ -13,7 +13,7 @@ import pytest
 from flask import Flask, send_from_directory
 
 from fixtures.debug import fastapi_app, flask_app
-from fixtures.serve import serve_asgi, serve_command, serve_wsgi
+from fixtures.serve import serve_asgi, serve_command, serve_waitress, serve_wsgi
 from probe.checks.debug.fingerprints import DEV_SERVERS
 from probe.docs import explain_text
 from probe.model import Report, Status
@@ -84,7 +84,7 @@ def _spa() -> Flask:
 
 @pytest.fixture(scope="module")
 def spa_report() -> Iterator[Report]:
-    with serve_wsgi(_spa()) as url:
+    with serve_waitress(_spa()) as url:
         yield _scan(url)
 
 
@@ -238,7 +238,7 @@ def vite_reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Report]:
     dist = tmp_path_factory.mktemp("vite-dist")
     subprocess.run(["node", "node_modules/vite/bin/vite.js", "build", "vite-app", "--outDir", str(dist),
                     "--emptyOutDir", "--logLevel", "warn"], cwd=NODE_DIR, check=True, timeout=120)
-    with serve_wsgi(_static(dist)) as url:
+    with serve_waitress(_static(dist)) as url:
         reports["build"] = scan(url, only=only, rate=200)
     return reports
 
@@ -269,7 +269,7 @@ def test_catch_all_naming_the_vite_client_is_not_a_dev_server() -> None:
     def catch_all(path: str) -> str:
         return index
 
-    with serve_wsgi(app) as url:
+    with serve_waitress(app) as url:
         report = scan(url, only=["debug.dev-server"], rate=200)
     [result] = expect(report, "debug.dev-server", "pass")
     assert "/@vite/client" in result.detail
@@ -333,3 +333,50 @@ def test_explain_names_the_setting_per_framework(check_id: str, settings: list[s
     for setting in settings:
         assert setting in text, f"{check_id}: explain does not mention {setting}"
 
+
+
+# --- development servers that name themselves: Django's runserver and Werkzeug, with waitress as the twin ---
+
+
+def test_django_runserver_fails_and_waitress_passes() -> None:
+    reports: dict[str, Report] = {}
+    for server in ("runserver", "waitress"):
+        with serve_command([sys.executable, "-m", "fixtures.debug.django_app", f"--{server}"], cwd=ROOT) as url:
+            reports[server] = scan(url, only=["debug.dev-server"], rate=200)
+    [found] = expect(reports["runserver"], "debug.dev-server", "fail")
+    assert found.kind == "django runserver / wsgiref-dev-server" and found.severity.value == "high"
+    assert found.evidence["fingerprint_source"].startswith("https://github.com/python/cpython")
+    assert "server: WSGIServer/0.2 CPython/3." in found.evidence["response"]["body_excerpt"]
+    assert "gunicorn" in found.remediation
+    expect(reports["waitress"], "debug.dev-server", "pass")
+    # The one shared page, nothing more.
+    assert reports["runserver"].requests_by_family == {"surface": 1}
+
+
+def test_werkzeug_dev_server_fails_and_waitress_passes() -> None:
+    app = flask_app.create_app(debug=False)
+    with serve_wsgi(app) as url:  # Werkzeug's server, what `flask run` and run_simple start
+        werkzeug = scan(url, only=["debug.dev-server"], rate=200)
+    with serve_waitress(app) as url:
+        production = scan(url, only=["debug.dev-server"], rate=200)
+    [found] = expect(werkzeug, "debug.dev-server", "fail")
+    assert found.kind == "werkzeug-dev-server" and "Werkzeug/" in str(found.evidence)
+    [passed] = expect(production, "debug.dev-server", "pass")
+    assert "Django runserver" in passed.detail and "Werkzeug" in passed.detail
+
+
+def test_every_dev_server_row_names_its_source() -> None:
+    for row in DEV_SERVERS:
+        assert row.source.startswith("https://"), row.name
+        assert row.header is None or row.header == row.header.lower()
+
+
+def test_rails_development_server_timing_is_recognised() -> None:
+    """Rails cannot run here: the header as ActionDispatch::ServerTiming writes it in development (event names with
+    `;dur=`, see the row's source), against the same header a production app sends for its own timings."""
+    [row] = [r for r in DEV_SERVERS if r.name == "rails-server-timing"]
+    development = {"server-timing": "start_processing.action_controller;dur=0.02, sql.active_record;dur=1.31, "
+                                    "render_template.action_view;dur=4.12, process_action.action_controller;dur=9.8"}
+    assert row.seen_in("", development) is not None
+    assert row.seen_in("", {"server-timing": "db;dur=53, app;dur=47.2"}) is None
+    assert row.seen_in("start_processing.action_controller;dur=1", {}) is None  # the header, not the body

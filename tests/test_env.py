@@ -3,6 +3,8 @@ twins for the rules the demo does not exercise, the manifest parser, and `probe 
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import secrets
 import subprocess
@@ -14,9 +16,10 @@ from typing import Any
 import pytest
 
 from probe.checks.env.manifest import load_manifest, parse_dotenv_manifest
-from probe.checks.env.rules import debug_flag, is_plain_value, placeholder_reason, sandbox_marker
+from probe.checks.env.rules import SECRET_NAME, debug_flag, placeholder_reason, sandbox_marker
 from probe.demo import Demo
 from probe.model import Report, Status
+from probe.redact import masked_inside_text
 from tests.helpers import ROOT, expect, results_for, scan
 
 DEMO_CONFIG = ROOT / "fixtures" / "demo" / "probe.toml"
@@ -55,7 +58,9 @@ def test_demo_vulnerable_env_fails(vulnerable_report: Report) -> None:
     assert in_bundle and "publishable test key" in in_bundle[0].detail
     assert any(r.location.endswith("/static/app.js") for r in results_for(report, "env.localhost-url"))
     weak = {r.location: r.kind for r in results_for(report, "env.weak-secret")}
-    assert weak == {"env:production/SECRET_KEY": "weak-secret:known-default", "env:production/JWT_SECRET": "weak-secret:short"}
+    # Both are published: "dev" (the Flask tutorial) and "secret123" (in the secret lists of checks/wordlists.py).
+    assert weak == {"env:production/SECRET_KEY": "weak-secret:known-default",
+                    "env:production/JWT_SECRET": "weak-secret:known-default"}
 
 
 def test_demo_hardened_env_passes(hardened_report: Report) -> None:
@@ -79,14 +84,17 @@ def test_results_point_at_the_manifest_line(vulnerable_report: Report) -> None:
     assert missing.file.line is not None and lines[missing.file.line - 1].startswith("MAIL_FROM=")
 
 
-def test_no_deployed_value_is_printed(demo_vulnerable: Demo, vulnerable_report: Report) -> None:
+def test_secret_deployed_values_are_masked_and_the_others_shown(demo_vulnerable: Demo, vulnerable_report: Report) -> None:
     from dotenv import dotenv_values
 
-    # Booleans and environment names ("development") are vocabulary, not secrets, and may be named.
-    values = [v for v in dotenv_values(demo_vulnerable.deployed_env).values() if v and len(v) > 5 and not is_plain_value(v)]
-    text = repr(vulnerable_report)
-    leaked = [v for v in values if v in text]
-    assert not leaked
+    deployed = {k: v for k, v in dotenv_values(demo_vulnerable.deployed_env).items() if v}
+    text = json.dumps(dataclasses.asdict(vulnerable_report), default=str)
+    # Secret variables long enough to be masked inside text: never shown.
+    hidden = [v for k, v in deployed.items() if SECRET_NAME.search(k) and masked_inside_text(v)]
+    assert len(hidden) >= 3
+    assert not [v for v in hidden if v in text]
+    # Non-secrets are shown: the URL that is wrong, the flag that is on.
+    assert deployed["NEXT_PUBLIC_API_URL"] in text and "DEBUG=true" in text
 
 
 # --- dotenv twins for the rules the demo does not exercise ----------------------------------------------
@@ -286,3 +294,184 @@ def test_probe_env_usage_errors_exit_2(project: Path) -> None:
     assert "VERCEL_TOKEN" in done.stderr and "Traceback" not in done.stderr
     missing = run_probe("env", "--deployed", "dotenv:nope.env", cwd=project)
     assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+# --- a real starter's manifest: a FastAPI + PostgreSQL full-stack template ----------------------------------
+# Shaped like what the FastAPI full-stack template documents for its `.env` (written here, not copied): samples the
+# project keeps (names, images, the database user), `changethis` for its three secrets, mail and Sentry left empty
+# because the app runs without them, and localhost URLs for development.
+STARTER_MANIFEST = """\
+# Public domain (Traefik routes it and requests its certificate)
+DOMAIN=localhost
+# Where e-mailed links point: the dashboard
+FRONTEND_HOST=http://localhost:5173
+# local, staging or production
+ENVIRONMENT=local
+PROJECT_NAME="Notes Starter"
+STACK_NAME=notes-starter
+BACKEND_CORS_ORIGINS="http://localhost,http://localhost:5173"
+SECRET_KEY=changethis
+FIRST_SUPERUSER=admin@example.com
+FIRST_SUPERUSER_PASSWORD=changethis
+# Mail is off while SMTP_HOST is empty
+SMTP_HOST=
+SMTP_USER=
+SMTP_PASSWORD=
+EMAILS_FROM_EMAIL=info@example.com
+SMTP_TLS=True
+SMTP_SSL=False
+SMTP_PORT=587
+POSTGRES_SERVER=localhost
+POSTGRES_PORT=5432
+POSTGRES_DB=app
+POSTGRES_USER=postgres
+POSTGRES_PASSWORD=changethis
+SENTRY_DSN=
+DOCKER_IMAGE_BACKEND=backend
+DOCKER_IMAGE_FRONTEND=frontend
+"""
+# Kept at their samples on purpose in both deployments below: none of them is a secret.
+KEPT_SAMPLES = {"PROJECT_NAME": "Notes Starter", "STACK_NAME": "notes-starter", "POSTGRES_USER": "postgres",
+                "POSTGRES_DB": "app", "POSTGRES_PORT": "5432", "SMTP_TLS": "True", "SMTP_SSL": "False",
+                "SMTP_PORT": "587", "DOCKER_IMAGE_BACKEND": "backend", "DOCKER_IMAGE_FRONTEND": "frontend",
+                "SMTP_HOST": "", "SMTP_USER": "", "SMTP_PASSWORD": "", "SENTRY_DSN": ""}
+
+
+def starter_scan(tmp_path: Path, deployed: dict[str, str]) -> Report:
+    (tmp_path / ".env.example").write_text(STARTER_MANIFEST)
+    write_env(tmp_path / "deployed.env", deployed)
+    return scan(None, only=["env"], env={"manifest": str(tmp_path / ".env.example"),
+                                         "deployed": [f"dotenv:{tmp_path / 'deployed.env'}"]})
+
+
+def test_starter_deployed_for_production_has_no_finding_at_high(tmp_path: Path) -> None:
+    from probe.model import Severity
+
+    report = starter_scan(tmp_path, {
+        **KEPT_SAMPLES, "DOMAIN": "notes.acme.test", "FRONTEND_HOST": "https://dashboard.notes.acme.test",
+        "ENVIRONMENT": "production", "BACKEND_CORS_ORIGINS": "https://dashboard.notes.acme.test",
+        "SECRET_KEY": secrets.token_urlsafe(32), "FIRST_SUPERUSER": "ops@acme.test",
+        "FIRST_SUPERUSER_PASSWORD": secrets.token_urlsafe(16), "EMAILS_FROM_EMAIL": "info@acme.test",
+        "POSTGRES_SERVER": "db", "POSTGRES_PASSWORD": secrets.token_urlsafe(24),
+    })
+    assert not report.gate_failures(Severity.HIGH), [(r.check, r.location, r.detail) for r in report.gate_failures(Severity.HIGH)]
+    expect(report, "env.placeholder", "pass")
+    expect(report, "env.empty", "pass")
+    expect(report, "env.missing", "pass")
+    expect(report, "env.localhost-url", "pass")
+
+
+def test_starter_deployed_with_its_samples_fails_on_the_secrets_and_urls_only(tmp_path: Path) -> None:
+    report = starter_scan(tmp_path, {
+        **KEPT_SAMPLES, "DOMAIN": "localhost", "FRONTEND_HOST": "http://localhost:5173", "ENVIRONMENT": "production",
+        "BACKEND_CORS_ORIGINS": "http://localhost,http://localhost:5173", "SECRET_KEY": "changethis",
+        "FIRST_SUPERUSER": "ops@acme.test", "FIRST_SUPERUSER_PASSWORD": "changethis", "EMAILS_FROM_EMAIL": "info@acme.test",
+        "POSTGRES_SERVER": "127.0.0.1", "POSTGRES_PASSWORD": "changethis",
+    })
+    placeholders = {r.location.rsplit("/", 1)[1]: r.detail for r in expect(report, "env.placeholder", "fail")}
+    assert set(placeholders) == {"SECRET_KEY", "FIRST_SUPERUSER_PASSWORD", "POSTGRES_PASSWORD"}
+    assert all("FastAPI full-stack template" in detail for detail in placeholders.values())
+    local = {r.location.rsplit("/", 1)[1]: r.detail for r in expect(report, "env.localhost-url", "fail")}
+    assert set(local) == {"FRONTEND_HOST", "BACKEND_CORS_ORIGINS"}
+    assert "http://localhost:5173" in local["FRONTEND_HOST"]  # the wrong URL is shown, not masked
+    expect(report, "env.empty", "pass")  # SMTP_* and SENTRY_DSN are empty in the manifest itself
+
+
+def test_a_secret_equal_to_its_sample_is_a_placeholder_a_plain_value_is_not(tmp_path: Path) -> None:
+    manifest = "WEBHOOK_SECRET=whsec-from-the-readme-1234\nAPP_NAME=acme-notes-production\nAPI_TOKEN=abcdefgh12345678\n"
+    (tmp_path / ".env.example").write_text(manifest)
+    write_env(tmp_path / "deployed.env", {"WEBHOOK_SECRET": "whsec-from-the-readme-1234", "APP_NAME": "acme-notes-production",
+                                          "API_TOKEN": "abcdefgh12345678"})
+    report = scan(None, only=["env.placeholder"], env={"manifest": str(tmp_path / ".env.example"),
+                                                        "deployed": [f"dotenv:{tmp_path / 'deployed.env'}"]})
+    failed = {r.location.rsplit("/", 1)[1]: r.detail for r in expect(report, "env.placeholder", "fail")}
+    assert set(failed) == {"WEBHOOK_SECRET", "API_TOKEN"}
+    assert all("sample in the manifest" in d for d in failed.values())
+
+
+@pytest.mark.parametrize(("manifest", "vars_table", "empty_allowed"), [
+    ("SENTRY_DSN=\n", {}, True),  # left empty by the manifest itself
+    ("SENTRY_DSN=https://key@sentry.acme.test/1  # optional\n", {}, True),
+    ("# optional: errors go to the log without it\nSENTRY_DSN=https://key@sentry.acme.test/1\n", {}, True),
+    ("SENTRY_DSN=https://key@sentry.acme.test/1\n", {"SENTRY_DSN": {"required": False}}, True),
+    ("SENTRY_DSN=https://key@sentry.acme.test/1\n", {}, False),
+    ("SENTRY_DSN=  # required\n", {}, False),
+    ("SENTRY_DSN=  # optional\n", {"SENTRY_DSN": {"kind": "url"}}, True),  # a rule without `required` keeps the file's word
+])
+def test_which_variables_may_be_deployed_empty(tmp_path: Path, manifest: str, vars_table: dict[str, Any],
+                                              empty_allowed: bool) -> None:
+    (tmp_path / ".env.example").write_text(manifest)
+    write_env(tmp_path / "deployed.env", {"SENTRY_DSN": ""})
+    report = scan(None, only=["env.empty"], env={"manifest": str(tmp_path / ".env.example"), "vars": vars_table,
+                                                  "deployed": [f"dotenv:{tmp_path / 'deployed.env'}"]})
+    found = results_for(report, "env.empty")
+    assert any(r.status is Status.FAIL for r in found) is not empty_allowed, found
+
+
+def test_placeholder_words_of_real_starters() -> None:
+    for value in ("changethis", "ChangeThisPassword123!", "replace-me", "replace-with-random-value", "tobemodified",
+                  "toBeModified1,toBeModified2", "this_password_is_insecure_and_should_be_updated",
+                  "your-super-secret-and-long-postgres-password"):
+        assert placeholder_reason(value), value
+    # A JSON list of origins is a value, not a bracketed template.
+    assert placeholder_reason('["http://localhost","https://app.acme.test"]') is None
+    assert placeholder_reason("postgres") is None and placeholder_reason("backend") is None
+
+
+# --- `probe env` reads only what it needs, from where the config says ---------------------------------------
+
+ENV_ONLY_CONFIG = """\
+baseline = "risks.toml"
+
+[login]
+request = "POST /api/login"
+
+[accounts.alice]
+username = "alice@acme.test"
+password = "${ALICE_PASSWORD}"
+
+[env]
+manifest    = ".env.example"
+deployed    = ["dotenv:deployed.env"]
+environment = "${DEPLOY_ENV}"
+"""
+
+
+@pytest.fixture()
+def config_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "deploy"
+    folder.mkdir()
+    (folder / "probe.toml").write_text(ENV_ONLY_CONFIG)
+    (folder / "risks.toml").write_text("")
+    (folder / ".env.example").write_text("MAIL_FROM=\n")
+    write_env(folder / "deployed.env", {"MAIL_FROM": "noreply@acme.test"})
+    monkeypatch.chdir(tmp_path)  # not the config's folder: relative paths must not depend on it
+    return folder
+
+
+def test_probe_env_ignores_an_unset_account_variable_and_resolves_paths_from_the_config(config_folder: Path) -> None:
+    from probe import api
+    from probe.accounts import AccountSettings
+    from probe.config import ConfigError
+
+    plan = api.plan(config_path=config_folder / "probe.toml", only=["env"], environ={"DEPLOY_ENV": "production"})
+    assert not plan.loaded.settings.resolved(AccountSettings)
+    report = api.execute(plan)
+    [missing] = expect(report, "env.missing", "pass")
+    assert missing.location == "env:production"
+    # A run that needs the accounts still stops on the unset variable, naming it.
+    with pytest.raises(ConfigError, match=r"accounts\.alice\.password: \$\{ALICE_PASSWORD\} is not set"):
+        api.plan(config_path=config_folder / "probe.toml", only=["idor"], environ={"DEPLOY_ENV": "production"})
+    # And a variable the env checks need is still required.
+    with pytest.raises(ConfigError, match=r"DEPLOY_ENV"):
+        api.plan(config_path=config_folder / "probe.toml", only=["env"], environ={})
+
+
+def test_probe_env_takes_an_env_file(config_folder: Path, tmp_path: Path) -> None:
+    from probe import api
+
+    (tmp_path / "ci.env").write_text("DEPLOY_ENV=staging\n")
+    report = api.scan(None, config_path=config_folder / "probe.toml", only=["env"], environ={},
+                      env_file=tmp_path / "ci.env")
+    [missing] = expect(report, "env.missing", "pass")
+    assert missing.location == "env:staging"

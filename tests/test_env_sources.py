@@ -20,9 +20,11 @@ import pytest
 
 from fixtures.platforms import fly, github, heroku, netlify, railway, render, vercel
 from fixtures.serve import serve_wsgi
+from probe import api
 from probe.checks.env.sources import Deployed, SourceError, SourceOptions, load, parse_command_output, parse_spec
 from probe.config import ConfigError
 from probe.http import HttpClient, Scope, ScopedHttp
+from probe.model import Severity, Status
 from probe.redact import Redactor
 from tests.helpers import expect, scan
 
@@ -85,7 +87,8 @@ def test_vercel_pages_filters_target_and_keeps_sensitive_hidden(vercel_api: tupl
     assert "sensitive" in found.vars["STRIPE_SECRET_KEY"].hidden
     # One 429, three pages of two, and one read of the one encrypted production value: the list never decrypts.
     assert app.config["hits"] == 1 + 3 + 1 and app.config["decrypted"] == 1
-    assert TOKEN in redactor and "postgres://db.acme.test/app" in redactor
+    # The platform token is a secret; values are judged secret or not by the env family (tests/test_env.py).
+    assert TOKEN in redactor and "postgres://db.acme.test/app" not in redactor
     preview = read("vercel:acme-web:preview", "vercel", url, {"VERCEL_TOKEN": TOKEN, "VERCEL_TEAM_ID": "team_acme"})
     assert set(preview.vars) == {"DATABASE_URL", "PREVIEW_ONLY"}
 
@@ -210,8 +213,14 @@ def test_hidden_values_are_skipped_not_passed(monkeypatch: pytest.MonkeyPatch, t
 def test_refused_token_stops_the_scan_with_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
     app = heroku.create_app(TOKEN, "acme", {"A": "1"})
     monkeypatch.setenv("HEROKU_API_KEY", "wrong-" + secrets.token_hex(8))
-    with serve_wsgi(app) as url, pytest.raises(ConfigError, match="HEROKU_API_KEY"):
-        scan(None, only=["env"], env={"deployed": ["heroku:acme"], "api": {"heroku": url}})
+    with serve_wsgi(app) as url:
+        plan = api.plan(only=["env"], overrides={"env": {"deployed": ["heroku:acme"], "api": {"heroku": url}}}, environ={})
+        with pytest.raises(ConfigError, match="HEROKU_API_KEY"):
+            api.execute(plan)
+    # The report written with what was gathered says the source failed: an error, never a clean run.
+    gathered = plan.collector.report()
+    assert gathered.summary.error >= 1 and gathered.gate_failures(Severity.HIGH)
+    assert any(r.status is Status.ERROR and "HEROKU_API_KEY" in r.detail for r in gathered.results)
 
 
 # --- local sources -------------------------------------------------------------------------------------------

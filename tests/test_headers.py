@@ -9,9 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI, Response
+from fastapi.responses import HTMLResponse
 from flask import Flask, session
 from werkzeug.serving import make_server
 
+from fixtures.serve import serve_asgi
 from tests.helpers import expect, scan
 from tests.tls_certs import make_ca_and_server
 
@@ -85,3 +88,109 @@ def test_https_twins_hsts_and_cookie_flags(https_flask: tuple[str, str], tls_fil
     else:
         expect(report, "headers.hsts", "pass")
         expect(report, "headers.cookie-flags", "pass")
+
+
+# --- documents: a JSON-only FastAPI API has no document to judge framing, CSP and Referrer-Policy on ---
+
+DOCUMENT_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+}
+
+
+def fastapi_api(page: str | None) -> FastAPI:
+    """A JSON API with its docs pages off (`docs_url=None`), answering its own JSON 404 at `/`. `page` adds one
+    HTML route, bare ("bare") or with the document headers ("headed")."""
+    app = FastAPI(docs_url=None, redoc_url=None)
+
+    @app.get("/api/items")
+    def items() -> list[dict[str, int]]:
+        return [{"id": 1}]
+
+    if page is not None:
+        headers = DOCUMENT_HEADERS if page == "headed" else {}
+
+        @app.get("/dashboard", response_class=HTMLResponse)
+        def dashboard() -> HTMLResponse:
+            return HTMLResponse("<!doctype html><html><body><h1>Dashboard</h1></body></html>", headers=headers)
+
+    return app
+
+
+DOCUMENT_CHECKS = ["headers.clickjacking", "headers.csp", "headers.referrer-policy"]
+
+
+def test_json_only_api_skips_document_headers() -> None:
+    with serve_asgi(fastapi_api(None)) as url:
+        report = scan(url, only=DOCUMENT_CHECKS)
+    for check_id in DOCUMENT_CHECKS:
+        [skipped] = expect(report, check_id, "skip")
+        assert "no HTML document found" in skipped.detail and "application/json" in skipped.detail
+        assert "/docs" in skipped.detail
+
+
+def test_api_html_page_without_headers_fails_with_evidence() -> None:
+    with serve_asgi(fastapi_api("bare")) as url:
+        report = scan(url, only=DOCUMENT_CHECKS)
+    for check_id in DOCUMENT_CHECKS:
+        [failed] = expect(report, check_id, "fail")
+        # Judged on the page the OpenAPI document declares as text/html, not on the JSON 404 at the root.
+        assert failed.location == f"{url}/dashboard"
+        assert "judged on" in failed.detail and "404 application/json" in failed.detail
+        response = failed.evidence["response"]
+        assert response["headers"]["content-type"].startswith("text/html")
+        assert "<h1>Dashboard</h1>" in response["body_excerpt"]
+
+
+def test_api_html_page_with_headers_passes() -> None:
+    with serve_asgi(fastapi_api("headed")) as url:
+        report = scan(url, only=DOCUMENT_CHECKS)
+    for check_id in DOCUMENT_CHECKS:
+        [passed] = expect(report, check_id, "pass")
+        assert passed.location == f"{url}/dashboard"
+
+
+# --- cookie flags on the log-in responses ([login]), on a page that sets no cookie itself ---
+
+
+def login_api(hardened: bool) -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/")
+    def index() -> dict[str, str]:
+        return {"service": "accounts"}
+
+    @app.post("/api/login")
+    def login(response: Response) -> dict[str, str]:
+        if hardened:
+            response.set_cookie("session_id", "s3ss10n-value-for-tests", httponly=True, samesite="lax")
+        else:
+            response.set_cookie("session_id", "s3ss10n-value-for-tests", samesite=None)  # type: ignore[arg-type]
+        return {"ok": "yes"}
+
+    @app.get("/api/me")
+    def me() -> dict[str, str]:
+        return {"name": "alice"}
+
+    return app
+
+
+LOGIN = {"request": "POST /api/login", "json": {"email": "{username}", "password": "{password}"},
+         "token": "cookie:session_id"}
+ACCOUNTS = {"alice": {"username": "alice@example.com", "password": "correct horse battery"}}
+
+
+def test_cookie_flags_judge_login_responses() -> None:
+    with serve_asgi(login_api(False)) as url:
+        vulnerable = scan(url, only=["headers.cookie-flags"], login=LOGIN, accounts=ACCOUNTS)
+        unconfigured = scan(url, only=["headers.cookie-flags"])
+    [failed] = expect(vulnerable, "headers.cookie-flags", "fail")
+    assert failed.location == f"{url}/api/login#cookie:session_id"
+    assert "HttpOnly" in failed.detail and "SameSite" in failed.detail
+    [skipped] = expect(unconfigured, "headers.cookie-flags", "skip")
+    assert "no account logs in through [login]" in skipped.detail
+    with serve_asgi(login_api(True)) as url:
+        hardened = scan(url, only=["headers.cookie-flags"], login=LOGIN, accounts=ACCOUNTS)
+    [passed] = expect(hardened, "headers.cookie-flags", "pass")
+    assert "/api/login" in passed.detail

@@ -13,8 +13,9 @@ docs/guarantees.md, are asserted for each run:
 - politeness: requests sent <= `--max-requests`, as counted by the probe and by the server;
 - scope: only the target's host and port are contacted; the servers a redirect points at (another port,
   another name) never see a connection;
-- redaction: no configured secret (`${VAR}` passwords, tokens, webhook and JWT secrets) and no detected
-  credential appears in any report, on standard output or in the verbose log.
+- redaction: no configured secret (`${VAR}` passwords, tokens, webhook and JWT secrets), no secret deployed env
+  value (an API key, a database URL's password) and no detected credential appears in any report, on standard
+  output or in the verbose log.
 """
 
 from __future__ import annotations
@@ -154,8 +155,9 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Setup:
         "SESSION_SECRET=changeme\nDEBUG=true\n"
     )
     environ = {**os.environ, **configured, "NO_COLOR": "1", "COLUMNS": "120"}
-    return Setup(workdir, make_pki(workdir / "pki"), environ,
-                 (*configured.values(), deployed_key, db_password, behaviours.ECHO_LEAK))
+    # The account's username is shown in reports (it names the account); every other configured value is a secret.
+    hidden = tuple(v for k, v in configured.items() if k != "H_ALICE_EMAIL")
+    return Setup(workdir, make_pki(workdir / "pki"), environ, (*hidden, deployed_key, db_password, behaviours.ECHO_LEAK))
 
 
 @dataclass

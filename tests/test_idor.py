@@ -5,6 +5,7 @@ answers 200 (someone else's invoice is `{"invoice": null}`, any profile id shows
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,10 +13,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fixtures.authz import Seed, create_app, make_seed
-from fixtures.serve import serve_asgi
+from fixtures.authz.team import Team, make_team
+from fixtures.authz.team import create_app as create_team_app
+from fixtures.serve import serve_asgi, serve_wsgi
 from probe import api, registry
 from probe.http import Response
-from probe.model import Report, Status
+from probe.model import Report, Result, Status
 from tests.helpers import expect, results_for
 
 REGISTRY = registry.build(["probe.checks.idor", "probe.checks.auth"])
@@ -207,13 +210,18 @@ JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_
 
 @given(JSON, st.text(max_size=30))
 def test_json_path_and_leaves_never_raise(document: object, path: str) -> None:
-    from probe.checks.idor.matrix import leaves
+    from probe.checks.idor.matrix import leaves, list_rows, owned_rows
     from probe.parsing import json_path
 
     assert isinstance(json_path(document, path), list)
     assert json_path({"data": {"items": [{"id": 1}, {"id": "a"}, {}]}}, "data.items[*].id") == [1, "a"]
     assert json_path([{"id": 3}], "[*].id") == [3] and json_path({"token": "t"}, "token") == ["t"]
     leaves(document)
+    rows = list_rows(document, path)
+    assert all(isinstance(rid, str) for rid, _ in rows)
+    assert owned_rows(rows, path or "owner", frozenset({"alice", "1"})) is not None
+    assert owned_rows(list_rows([{"id": 5, "user": {"id": 1}}, {"id": 6, "user": {"id": 2}}], "[*].id"), "user.id",
+                      frozenset({"1"})) == [("5", {"id": 5, "user": {"id": 1}})]
 
 
 def test_resources_sharing_a_request_are_tested_as_one_unit() -> None:
@@ -232,3 +240,205 @@ def test_resources_sharing_a_request_are_tested_as_one_unit() -> None:
     # A resource joining two units merges them, in configuration order.
     bridge = ResourceSettings(path="/api/orders/{id}", owner="bob", list="GET /api/notes")
     assert [len(unit) for unit in units([notes, orders, bridge, admin])] == [3, 1]
+
+
+# --- the team fixture (Flask + SQLite): privileged, shared and listed-by-everyone records, clean-up ---------
+
+
+TeamScans = dict[str, tuple[Team, Report, dict[str, Any]]]
+
+
+def team_config(team: Team, **overrides: Any) -> dict[str, Any]:
+    """alice owns projects listed in a directory of everyone's; carol is a member of one; root is the superuser."""
+    # Logged in by e-mail: the owner field holds the username, which each account's control answer names.
+    accounts = {name: {"username": f"{name}@team.test", "password": team.passwords[name], "control": "GET /api/users/me"}
+                for name in ("alice", "bob", "carol", "root")}
+    accounts["root"]["role"] = "admin"
+    projects = {"path": "/api/projects/{id}", "owner": "alice", "list": "GET /api/projects", "owner_field": "owner",
+                "shared_with": ["carol"], "create": "POST /api/projects", "write": True,
+                "write_json": {"name": "probe cross-account write"}}
+    return {
+        "login": {"request": "POST /api/login", "json": {"username": "{username}", "password": "{password}"},
+                  "token": "json:access_token"},
+        "accounts": accounts,
+        "resources": [
+            {**projects, **overrides},
+            {"path": "/api/users/{id}", "owner": "alice", "list": "GET /api/users/me", "ids_at": "id"},
+            {"path": "/api/projects/{id}/report", "owner": "alice", "list": "GET /api/projects", "owner_field": "owner",
+             "shared_with": ["carol"]},
+        ],
+    }
+
+
+@pytest.fixture(scope="module")
+def team_twins(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TeamScans]:
+    """Each twin scanned actively, with its database's rows before the scan."""
+    scanned: TeamScans = {}
+    for variant in ("vulnerable", "hardened"):
+        team = make_team(tmp_path_factory.mktemp(variant))
+        before = team.rows()
+        with serve_wsgi(create_team_app(variant, team)) as url:
+            scanned[variant] = (team, scan_authz(url, **team_config(team)), before)
+    yield scanned
+
+
+def _at(report: Report, check_id: str, tail: str) -> list[Result]:
+    return [r for r in results_for(report, check_id) if r.location.endswith(tail)]
+
+
+def test_a_superuser_reading_every_user_is_no_leak_a_normal_account_still_is(team_twins: TeamScans) -> None:
+    _, vulnerable, _ = team_twins["vulnerable"]
+    _, hardened, _ = team_twins["hardened"]
+    leak = _at(vulnerable, "idor.cross-account-read", "/api/users/{id}")[0]
+    assert leak.status is Status.FAIL and leak.detail.startswith("bob got alice's record")
+    assert "root" not in leak.detail.split(";")[1]  # the leaks counted are bob's and carol's, never root's
+    fine = _at(hardened, "idor.cross-account-read", "/api/users/{id}")[0]
+    # root (role admin) reads alice's user by design: the only readers asked are the normal accounts.
+    assert fine.status is Status.PASS, fine.detail
+    assert fine.detail.startswith("bob, carol requested") and "root (role 'admin') privileged" in fine.detail
+    assert _at(hardened, "idor.enumerable", "/api/users/{id}")[0].status is Status.PASS
+
+
+def test_without_the_role_the_superuser_would_be_reported(tmp_path: Path) -> None:
+    team = make_team(tmp_path)
+    config = team_config(team)
+    del config["accounts"]["root"]["role"]
+    with serve_wsgi(create_team_app("hardened", team)) as url:
+        report = scan_authz(url, mode="passive", **config)
+    leak = _at(report, "idor.cross-account-read", "/api/users/{id}")[0]
+    assert leak.status is Status.FAIL and leak.detail.startswith("root got alice's record")
+
+
+def test_shared_records_are_read_by_design(team_twins: TeamScans, tmp_path: Path) -> None:
+    _, vulnerable, _ = team_twins["vulnerable"]
+    _, hardened, _ = team_twins["hardened"]
+    leak = _at(vulnerable, "idor.cross-account-read", "/api/projects/{id}")[0]
+    assert leak.status is Status.FAIL and leak.detail.startswith("bob got alice's record /api/projects/1")
+    assert "carol" not in leak.detail  # a member of the project, declared in shared_with
+    fine = _at(hardened, "idor.cross-account-read", "/api/projects/{id}")[0]
+    assert fine.status is Status.PASS and "carol in shared_with" in fine.detail
+    # The control: undeclared, carol's read of the project she is a member of counts as a leak.
+    team = make_team(tmp_path)
+    with serve_wsgi(create_team_app("hardened", team)) as url:
+        report = scan_authz(url, mode="passive", **team_config(team, shared_with=[]))
+    undeclared = _at(report, "idor.cross-account-read", "/api/projects/{id}")[0]
+    assert undeclared.status is Status.FAIL and undeclared.detail.startswith("carol got alice's record /api/projects/1")
+
+
+def test_the_owner_field_picks_the_owners_rows_out_of_a_list_of_everyones(team_twins: TeamScans) -> None:
+    _, vulnerable, _ = team_twins["vulnerable"]
+    _, hardened, _ = team_twins["hardened"]
+    leak = _at(vulnerable, "idor.cross-account-read", "/api/projects/{id}")[0]
+    # Only alice's projects (1 and 2) are counted as hers; bob reading his own project 3 is never "stolen".
+    assert "bob read 1" in leak.detail and "bob read 2" in leak.detail and "read 3" not in leak.detail
+    note = "alice's list GET /api/projects holds 2 of 4 rows whose owner is not alice's"
+    assert leak.evidence["owner_list"] == [note + ": not counted as alice's"]
+    walk = _at(vulnerable, "idor.enumerable", "/api/projects/{id}")[0]
+    assert walk.status is Status.FAIL and walk.evidence["readable_ids"] == ["1", "2", "4"]  # not bob's own 3
+    assert _at(hardened, "idor.enumerable", "/api/projects/{id}")[0].status is Status.PASS
+    assert _at(hardened, "idor.cross-account-read", "/api/projects/{id}")[0].status is Status.PASS
+
+
+def test_without_an_owner_field_a_list_of_everyones_rows_is_not_the_owners(tmp_path: Path) -> None:
+    team = make_team(tmp_path)
+    with serve_wsgi(create_team_app("vulnerable", team)) as url:
+        report = scan_authz(url, mode="passive", **team_config(team, owner_field=None, write=False))
+    projects = _at(report, "idor.cross-account-read", "/api/projects/{id}")[0]
+    # Every account lists the same rows: whose they are cannot be told, so nothing is called stolen.
+    assert projects.status is Status.SKIP and "set owner_field" in projects.detail
+
+
+def test_a_public_route_is_reported_once(team_twins: TeamScans) -> None:
+    _, vulnerable, _ = team_twins["vulnerable"]
+    _, hardened, _ = team_twins["hardened"]
+    public = _at(vulnerable, "auth.unauthenticated-access", "/api/projects/{id}/report")[0]
+    assert public.status is Status.FAIL
+    for check_id in ("idor.cross-account-read", "idor.enumerable"):
+        same = _at(vulnerable, check_id, "/api/projects/{id}/report")[0]
+        assert same.status is Status.SKIP and "auth.unauthenticated-access" in same.detail
+    assert _at(hardened, "auth.unauthenticated-access", "/api/projects/{id}/report")[0].status is Status.PASS
+    assert _at(hardened, "idor.cross-account-read", "/api/projects/{id}/report")[0].status is Status.PASS
+
+
+def test_an_active_run_leaves_the_database_as_it_found_it(team_twins: TeamScans) -> None:
+    for variant, how_found in (("vulnerable", "the one new id in GET /api/projects"), ("hardened", "the Location header")):
+        team, report, before = team_twins[variant]
+        write = results_for(report, "idor.cross-account-write")[0]
+        assert write.status is (Status.FAIL if variant == "vulnerable" else Status.PASS), write.detail
+        assert write.evidence["id_from"] == how_found and "left_behind" not in write.evidence
+        assert team.rows() == before, variant
+
+
+def test_what_cannot_be_deleted_is_named(tmp_path: Path) -> None:
+    team = make_team(tmp_path)
+    before = team.rows()
+    with serve_wsgi(create_team_app("vulnerable", team)) as url:
+        # No list to compare: the create answers neither the id nor a Location, so the record cannot be found.
+        report = scan_authz(url, **team_config(team, list=None, owner_field=None, ids=[1]))
+    write = results_for(report, "idor.cross-account-write")[0]
+    assert write.status is Status.ERROR and "remove it by hand" in write.detail
+    assert write.evidence["left_behind"] == [{"check": "idor.cross-account-write", "route": "POST /api/projects",
+                                              "id": None}]
+    assert len(team.rows()["projects"]) == len(before["projects"]) + 1  # what the result names is really there
+
+
+def test_a_control_that_answers_anyone_sets_its_account_aside(tmp_path: Path) -> None:
+    team = make_team(tmp_path)
+    config = team_config(team)
+    config["accounts"]["bob"]["control"] = "GET /api/status"
+    with serve_wsgi(create_team_app("hardened", team)) as url:
+        report = scan_authz(url, mode="passive", **config)
+    # bob's refusals could mean "logged out": only carol (not shared on users) is asked there, and the note says why.
+    users = _at(report, "idor.cross-account-read", "/api/users/{id}")[0]
+    assert users.status is Status.PASS and users.detail.startswith("carol requested")
+    assert "'bob' set aside: its control request GET /api/status answers without credentials" in users.detail
+    projects = _at(report, "idor.cross-account-read", "/api/projects/{id}")[0]
+    assert projects.status is Status.SKIP and "set aside" in projects.detail
+
+
+@pytest.mark.parametrize("control", ["GET /api/welcome", "GET /api/beta"])
+def test_jwt_checks_need_a_route_that_refuses_no_token_and_a_garbage_token(control: str) -> None:
+    """alice's control is a public page that greets by an unverified token, or a route that takes any bearer token:
+    a forged token gets the genuine one's answer there, which proves nothing (both twins would fail). The JWT checks
+    judge on the next candidate, which refuses no token and a garbage token."""
+    for variant, verdict in (("vulnerable", Status.FAIL), ("hardened", Status.PASS)):
+        seed = make_seed()
+        config = authz_config(seed, **({} if variant == "vulnerable" else {"auth": {"jwt_secret": seed.strong_secret}}))
+        config["accounts"]["alice"]["control"] = control
+        with serve_asgi(create_app(variant, seed)) as url:
+            report = scan_authz(url, mode="passive", **config)
+        for check_id in ("auth.jwt-none", "auth.jwt-signature-unchecked", "auth.jwt-expired-accepted"):
+            (result,) = results_for(report, check_id)
+            assert result.status is verdict and result.location.endswith("/api/documents"), (variant, result)
+        documents = next(r for r in results_for(report, "idor.cross-account-read") if "documents" in r.location)
+        if control == "GET /api/welcome":
+            # The matrix sets alice aside: a control that answers anyone cannot tell a lost session.
+            assert documents.status is Status.SKIP
+            assert "its control request GET /api/welcome answers without credentials too (200)" in documents.detail
+        else:
+            assert documents.status is verdict
+
+
+def test_no_jwt_verdict_on_a_route_that_answers_anyone() -> None:
+    seed = make_seed()
+    config = authz_config(seed)
+    del config["accounts"]["alice"]["control"]
+    config["resources"] = [{"path": "/api/welcome", "owner": "alice"}]  # her only candidate
+    with serve_asgi(create_app("hardened", seed)) as url:
+        report = scan_authz(url, mode="passive", **config)
+    for check_id in ("auth.jwt-none", "auth.jwt-signature-unchecked"):
+        skipped = expect(report, check_id, "skip")[0]
+        assert "GET /api/welcome answers without a token too (200): a public route" in skipped.detail
+    welcome = expect(report, "auth.unauthenticated-access", "pass")[0]  # the guest greeting is not alice's data
+    assert welcome.location.endswith("/api/welcome")
+
+
+def test_a_full_active_run_leaves_the_database_as_it_found_it(tmp_path: Path) -> None:
+    """Every family, active mode, on the twin whose create answers no id: not one row more, less or changed."""
+    team = make_team(tmp_path)
+    before = team.rows()
+    with serve_wsgi(create_team_app("vulnerable", team)) as url:
+        report = api.execute(api.plan(target=url, environ={}, overrides={"mode": "active", "rate": 500,
+                                                                           **team_config(team)}))
+    assert expect(report, "idor.cross-account-write", "fail")[0].evidence["cleanup"].startswith("deleted")
+    assert team.rows() == before

@@ -38,9 +38,11 @@ def test_demo_vulnerable_leaks(vulnerable: Report) -> None:
     [key] = expect(vulnerable, "secrets.in-bundle", "fail")
     assert key.location.endswith("/static/app.js.map") and "Stripe secret test key" in key.detail
     [source_map] = expect(vulnerable, "secrets.source-map", "fail")
-    assert source_map.evidence["found_by"] == "comment" and source_map.evidence["sources_content"]
+    assert source_map.evidence["maps"][0]["found_by"] == "comment" and source_map.evidence["sources_content"]
     exposed = {r.kind for r in expect(vulnerable, "secrets.exposed-file", "fail")}
-    assert {"/.env", "/.git/HEAD", "/.git/config"} <= exposed
+    assert {"/.env", "/.git/"} <= exposed
+    [repository] = [r for r in results_for(vulnerable, "secrets.exposed-file") if r.kind == "/.git/"]
+    assert repository.evidence["files"] == ["/.git/HEAD", "/.git/config"]  # one directory served: one finding
     # Page + script come from the shared surface; the family adds the map, a random path and the file list.
     assert vulnerable.requests_sent <= 2 + 1 + 1 + 15
 
@@ -76,7 +78,7 @@ def test_catch_all_spa_is_not_an_exposure(spa_hardened: str) -> None:
 def test_catch_all_spa_serving_its_project(spa_vulnerable: str) -> None:
     report = scan(spa_vulnerable, only=["secrets", "env.unresolved"])
     exposed = {r.kind for r in expect(report, "secrets.exposed-file", "fail")}
-    assert exposed == {"/.env", "/.git/HEAD"}  # index.html answers the other paths and is not mistaken for them
+    assert exposed == {"/.env", "/.git/"}  # index.html answers the other paths and is not mistaken for them
     unresolved = {r.detail for r in expect(report, "env.unresolved", "fail")}
     assert any("%VITE_API_URL%" in d for d in unresolved) and any("undefined/api/users" in d for d in unresolved)
 
@@ -118,17 +120,22 @@ def test_detect_secrets_adds_formats_we_do_not_list() -> None:
 def test_no_secret_reaches_any_report_format(demo_vulnerable: Demo) -> None:
     from dotenv import dotenv_values
 
-    from probe.checks.env.rules import is_plain_value
+    from probe.checks.env.rules import SECRET_NAME, url_password
+    from probe.redact import masked_inside_text
     from probe.reporters import FORMATS, render
 
     environ = {**demo_vulnerable.env, "DEMO_WORKDIR": str(demo_vulnerable.workdir)}
     report = scan(demo_vulnerable.url, only=["env", "secrets"], config=DEMO_CONFIG, environ=environ)
-    deployed = [v for v in dotenv_values(demo_vulnerable.deployed_env, interpolate=False).values() if v]
+    deployed = {k: v for k, v in dotenv_values(demo_vulnerable.deployed_env, interpolate=False).items() if v}
     git_config = (demo_vulnerable.workdir / ".git" / "config").read_text()
     bundle_map = json.loads((demo_vulnerable.workdir / "static" / "app.js.map").read_text())
     found_keys = [f.value for text in bundle_map["sourcesContent"] for f in find_in_text(text)]
-    secret_values = [v for v in (*deployed, *found_keys, *demo_vulnerable.env.values()) if len(v) >= 6 and not is_plain_value(v)]
-    secret_values.append(git_config.split("deploy-bot:", 1)[1].split("@", 1)[0])
+    # Secrets: secret variables, passwords inside URLs, found keys, the config's passwords and webhook secret. Values
+    # short or common enough to be masked only as whole values are left out: they may occur in ordinary text.
+    configured = [v for k, v in demo_vulnerable.env.items() if SECRET_NAME.search(k)]
+    candidates = [*(v for k, v in deployed.items() if SECRET_NAME.search(k)), *filter(None, map(url_password, deployed.values())),
+                  *found_keys, *configured, git_config.split("deploy-bot:", 1)[1].split("@", 1)[0]]
+    secret_values = [v for v in candidates if v and masked_inside_text(v)]
     assert len(secret_values) >= 8
     rendered = {fmt: render(report, fmt) for fmt in FORMATS}
     rendered["asdict"] = json.dumps(dataclasses.asdict(report), default=str)
@@ -171,3 +178,40 @@ def test_a_script_that_cannot_be_read_is_an_error_not_a_pass() -> None:
         report = scan(url, only=["secrets.in-bundle", "secrets.source-map"], rate=500)
     assert "2 script(s)" in expect(report, "secrets.in-bundle", "pass")[0].detail
     expect(report, "secrets.source-map", "pass")
+
+
+def test_many_source_maps_from_one_build_setting_are_one_finding() -> None:
+    """Fourteen scripts built with `devtool: 'source-map'`, each with its map beside it: one failure, the count and
+    the first maps in the detail, every map in the evidence; without the maps the same site passes."""
+    from flask import Flask, Response
+
+    def site(maps: bool) -> Flask:
+        app = Flask("chunks")
+        names = [f"chunk-{i:02d}.js" for i in range(14)]
+
+        @app.get("/")
+        def index() -> str:
+            return "<html><body>" + "".join(f'<script src="/static/{n}"></script>' for n in names) + "</body></html>"
+
+        @app.get("/static/<name>")
+        def static_file(name: str) -> Response:
+            if name.endswith(".map") and maps and name[:-4] in names:
+                body = json.dumps({"version": 3, "sources": [f"src/{name[:-7]}.ts"], "mappings": "AAAA",
+                                   "sourcesContent": ["export const x = 1;"]})
+                return Response(body, mimetype="application/json")
+            if name in names:
+                tail = f"\n//# sourceMappingURL={name}.map" if maps else ""
+                return Response(f"console.log({name!r});{tail}", mimetype="text/javascript")
+            return Response("not found", status=404)
+
+        return app
+
+    from fixtures.serve import serve_wsgi
+
+    with serve_wsgi(site(True)) as url:
+        report = scan(url, only=["secrets.source-map"], rate=500)
+    [found] = expect(report, "secrets.source-map", "fail")
+    assert found.detail.startswith("14 source map(s) served") and "and 11 more" in found.detail
+    assert found.evidence["count"] == 14 and len(found.evidence["maps"]) == 14
+    with serve_wsgi(site(False)) as url:
+        expect(scan(url, only=["secrets.source-map"], rate=500), "secrets.source-map", "pass")

@@ -125,9 +125,13 @@ def test_rejected_control_is_an_error_never_a_pass(receivers: tuple[ReceiverSecr
 def test_without_secrets_only_unsigned_and_wrong_signature_are_tested(receivers: tuple[ReceiverSecrets, str]) -> None:
     keys, url = receivers
     report = scan_hooks(url, keys.config("", "hardened", with_secrets=False))
-    for result in expect(report, "webhook.unsigned-accepted", "pass"):
-        assert result.confidence is Confidence.MEDIUM and "no secret configured" in result.detail
-    expect(report, "webhook.bad-signature-accepted", "pass")
+    # Refused, but no signed control showed the route accepts genuine events: not tested, never a pass.
+    for check_id in ("webhook.unsigned-accepted", "webhook.bad-signature-accepted"):
+        results = results_for(report, check_id)
+        assert results and all(r.status is Status.SKIP and "no correctly signed control event" in r.detail
+                               for r in results)
+    [stripe] = [r for r in results_for(report, "webhook.unsigned-accepted") if provider_of(r.location) == "stripe"]
+    assert "add secret = " in stripe.detail and stripe.evidence["response"]["status"] == 400
     tampered = {provider_of(r.location): r for r in results_for(report, "webhook.tampered-accepted")}
     assert all(r.status is Status.SKIP for r in tampered.values())
     assert "needs the signing secret" in tampered["stripe"].detail
@@ -181,8 +185,8 @@ def test_discovery_finds_the_demo_receiver(demo_vulnerable: Demo, demo_hardened:
     assert [r.location.split("/", 3)[3] for r in found] == ["api/webhooks/stripe"]
     assert "add a [[webhooks]] entry" in expect(vulnerable, "webhook.tampered-accepted", "skip")[0].detail
     hardened = scan_demo(demo_hardened, config=False)
-    refused = expect(hardened, "webhook.unsigned-accepted", "pass")
-    assert refused[0].confidence is Confidence.MEDIUM
+    [refused] = expect(hardened, "webhook.unsigned-accepted", "skip")
+    assert "not tested: an unsigned test event was refused" in refused.detail and "add a [[webhooks]] entry" in refused.detail
     assert hardened.requests_by_family["webhook"] <= 12 + 3
 
 

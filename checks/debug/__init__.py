@@ -2,7 +2,8 @@
 
 Every id here judges the shared passes of `probe.checks.debug.triggers` (one error-provoking pass, one
 debug-endpoint pass per run). `debug.dev-server` reads the shared root page for development-server signs
-(Vite, `next dev`) and sends one request at most: the Vite client the page names, confirmed by its content.
+(Vite, `next dev`, the Server banners of Django's runserver, Werkzeug, http.server and WEBrick, Rails' development
+Server-Timing) and sends one request at most: the Vite client the page names, confirmed by its content.
 """
 
 from __future__ import annotations
@@ -220,7 +221,8 @@ def _endpoint_results(ctx: CheckContext, found: EndpointPass, which: str) -> lis
     title="Not served by a development server",
     severity=Severity.HIGH,
     cwe=489,
-    summary="The live page is not served by a framework's development server (Vite dev server, `next dev`).",
+    summary="The live page is not served by a framework's development server (Vite, `next dev`, Django runserver, "
+    "Werkzeug, Rails in development, ...).",
     risk="Development servers are built for one developer's machine: they serve unbundled source and source maps, "
     "expose file-serving and transform endpoints (Vite's have had arbitrary file read bugs), show full error "
     "overlays, run without production optimisations and fall over under real traffic.",
@@ -235,11 +237,12 @@ async def dev_server(ctx: CheckContext) -> list[Result]:
     unconfirmed: list[str] = []
     reported: set[str] = set()
     for row in DEV_SERVERS:
-        found = row.matches(text)
-        if found is None or row.framework in reported:
+        seen = row.seen_in(text, page.headers)
+        if seen is None or row.framework in reported:
             continue
         response = page
-        excerpt = _excerpt_at(text, found)
+        matched, found = seen
+        excerpt = f"{row.header}: {matched}" if row.header else _excerpt_at(text, found)
         if row.confirm_path is not None:
             # Only the page's own reference is fetched, and only once: a catch-all page that merely names the
             # path is told apart by the content of what comes back.
@@ -255,7 +258,7 @@ async def dev_server(ctx: CheckContext) -> list[Result]:
                 continue
             excerpt = _excerpt_at(response.text, confirmed)
         reported.add(row.framework)
-        signs = [r.name for r in DEV_SERVERS if r.framework == row.framework and r.matches(text)]
+        signs = [r.name for r in DEV_SERVERS if r.framework == row.framework and r.seen_in(text, page.headers)]
         results.append(ctx.fail(
             response.url,
             f"{row.framework} development server: {row.proves}.",
@@ -267,8 +270,9 @@ async def dev_server(ctx: CheckContext) -> list[Result]:
     if results:
         return results
     note = f"; the page names {', '.join(unconfirmed)}" if unconfirmed else ""
+    frameworks = ", ".join(dict.fromkeys(r.framework for r in DEV_SERVERS))
     return [ctx.passed(page.url, f"the page carries no sign of a development server ({len(DEV_SERVERS)} "
-                       f"signals: Vite, Next.js){note}.")]
+                       f"signals: {frameworks}){note}.")]
 
 
 def _excerpt_at(text: str, found: re.Match[str], width: int = 240) -> str:

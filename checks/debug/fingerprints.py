@@ -10,6 +10,7 @@ for the frameworks that cannot run in the test environment.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -292,10 +293,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
 
 DEV_SERVER_FIX = ("Build and serve the production output: `vite build` + a static host (`vite preview` is not for "
                   "production either; serve dist/ from your platform); Next.js: `next build && next start`, "
-                  "NODE_ENV=production.")
+                  "NODE_ENV=production; Python apps: gunicorn, uvicorn or waitress instead of runserver or Werkzeug's "
+                  "server; Rails: Puma with RAILS_ENV=production.")
 _VITE_FIX = ("Vite: `vite build` and serve dist/ from a static host or your platform (`vite preview` is not for "
              "production either)")
 _NEXT_FIX = "Next.js: `next build && next start` with NODE_ENV=production (never `next dev`)"
+_PY_DEV_FIX = ("serve the app with a production WSGI/ASGI server (gunicorn, uvicorn, waitress, mod_wsgi) behind a "
+               "reverse proxy")
 _VITE_CLIENT_SRC = "https://github.com/vitejs/vite/blob/main/packages/vite/src/client/client.ts"
 _NEXT_DEV_SRC = "https://github.com/vercel/next.js/blob/canary/packages/next/src/server/dev/next-dev-server.ts"
 
@@ -314,6 +318,8 @@ class DevServer:
     source: str
     confirm_path: str | None = None
     confirm_markers: tuple[str, ...] = ()
+    # The response header the markers read instead of the page's body (a server's own banner).
+    header: str | None = None
     patterns: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
     confirm_patterns: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
 
@@ -324,6 +330,12 @@ class DevServer:
     def matches(self, text: str) -> re.Match[str] | None:
         found = [p.search(text) for p in self.patterns]
         return found[0] if all(found) else None
+
+    def seen_in(self, body: str, headers: Mapping[str, str]) -> tuple[str, re.Match[str]] | None:
+        """(the text that matched, the match): the named header's value, or the page's body."""
+        text = (headers.get(self.header) or "") if self.header else body
+        found = self.matches(text)
+        return (text, found) if found else None
 
     def confirmed_by(self, text: str) -> re.Match[str] | None:
         found = [p.search(text) for p in self.confirm_patterns]
@@ -348,4 +360,38 @@ DEV_SERVERS: tuple[DevServer, ...] = (
               "the page refers to /_next/webpack-hmr, the dev server's hot-reload socket",
               _NEXT_FIX, "https://github.com/vercel/next.js/blob/canary/packages/next/src/client/dev/hot-reloader/"
               "get-socket-url.ts (/_next/webpack-hmr)"),
+    # --- development servers that name themselves in the Server header ---
+    DevServer("django-runserver", "Django runserver / wsgiref", (r"^WSGIServer/\d[\d.]* CPython/",),
+              "the Server header is wsgiref's banner, which `manage.py runserver` (and any wsgiref server) sends: "
+              "a single-process reference server Django documents as unfit for production",
+              "Django: " + _PY_DEV_FIX + " (https://docs.djangoproject.com/en/stable/ref/django-admin/#runserver)",
+              "https://github.com/python/cpython/blob/main/Lib/wsgiref/simple_server.py (server_version, sys_version); "
+              "https://github.com/django/django/blob/main/django/core/servers/basehttp.py (WSGIRequestHandler)",
+              header="server"),
+    DevServer("werkzeug-dev-server", "Werkzeug", (r"^Werkzeug/\d",),
+              "the Server header is Werkzeug's development server (`flask run`, `app.run()`, run_simple), which Flask "
+              "documents as not for production",
+              "Flask/Werkzeug: " + _PY_DEV_FIX + " (https://flask.palletsprojects.com/en/stable/deploying/)",
+              "https://github.com/pallets/werkzeug/blob/main/src/werkzeug/serving.py (WSGIRequestHandler.server_version)",
+              header="server"),
+    DevServer("python-http-server", "Python http.server", (r"^SimpleHTTP/\d[\d.]* Python/",),
+              "the Server header is Python's http.server (`python -m http.server`), which its documentation says is "
+              "not for production",
+              "serve static files from a web server or static host (nginx, Caddy, the platform's CDN)",
+              "https://github.com/python/cpython/blob/main/Lib/http/server.py (SimpleHTTPRequestHandler.server_version); "
+              "https://docs.python.org/3/library/http.server.html",
+              header="server"),
+    DevServer("webrick", "WEBrick", (r"^WEBrick/\d",),
+              "the Server header is WEBrick, Ruby's development server (the old `rails server` default)",
+              "Rails: serve with Puma in production mode (RAILS_ENV=production, `bundle exec puma -C config/puma.rb`)",
+              "https://github.com/ruby/webrick/blob/master/lib/webrick/config.rb (ServerSoftware)",
+              header="server"),
+    DevServer("rails-server-timing", "Rails (development)", (r"\.action_controller;dur=",),
+              "Server-Timing lists Rails' instrumentation events (`start_processing.action_controller`...): "
+              "`config.server_timing = true`, which the generated development.rb sets, so the app runs in development",
+              "Rails: RAILS_ENV=production (and leave `config.server_timing` out of production.rb)",
+              "https://github.com/rails/rails/blob/main/railties/lib/rails/generators/rails/app/templates/config/"
+              "environments/development.rb.tt (config.server_timing); "
+              "https://github.com/rails/rails/blob/main/actionpack/lib/action_dispatch/middleware/server_timing.rb",
+              header="server-timing"),
 )

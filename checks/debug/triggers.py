@@ -3,11 +3,14 @@
 
 The trigger pass provokes errors the safe way: an unknown path, an over-long path segment, a broken
 percent-encoding, malformed JSON and a wrongly typed body to the API routes the surface knows, a quote in their
-path parameters, and blank and wrongly typed submissions of the page's forms (in passive mode, never a form that
-looks like it creates, pays or sends). The endpoint pass asks for the usual debug and documentation endpoints,
-each confirmed by its content and compared with the answer to a random path, so a catch-all route proves nothing.
-Every loop is bounded: at most `MAX_API_ROUTES` routes and `MAX_FORMS` forms. What comes back is matched against
-the table in `probe.checks.debug.fingerprints`.
+path parameters, bad numbers (negative, zero, beyond 64 bits, NaN) in the numeric query and path parameters of GET
+routes (known from the OpenAPI document's parameter schemas, from conventional names such as skip/limit/page/id,
+and from values seen in configured URLs; never to a route that reads as an action), and blank and wrongly typed
+submissions of the page's forms (in passive mode, never a form that looks like it creates, pays or sends). The
+endpoint pass asks for the usual debug and documentation endpoints, each confirmed by its content and compared with
+the answer to a random path, so a catch-all route proves nothing. Every loop is bounded: at most `MAX_API_ROUTES`
+routes, `MAX_FORMS` forms and `MAX_NUMBER_ROUTES` x `MAX_NUMBER_PARAMS` x 4 bad numbers (24). What comes back is
+matched against the table in `probe.checks.debug.fingerprints`.
 """
 
 from __future__ import annotations
@@ -28,11 +31,25 @@ from probe.config import Section
 from probe.context import CheckContext, MemoKey
 from probe.http import HttpError, Response, ScopedHttp
 from probe.model import Mode
-from probe.surface import Form
+from probe.operations import Parameter, numeric_name, operations, template_names
+from probe.surface import Form, reads_as_action
 
 MAX_API_ROUTES = 4
 MAX_FORMS = 3
 MAX_CONFIGURED = 8
+# Bad numbers: at most this many routes, and numeric parameters per route, each sent every value of `BAD_NUMBERS`
+# (a path parameter: `PATH_BAD_NUMBERS`) one at a time, the route's other parameters at their defaults: at most
+# 8 requests a route and 3 x 2 x 4 = 24 a run.
+MAX_NUMBER_ROUTES = 3
+MAX_NUMBER_PARAMS = 2
+# Out-of-range and wrongly typed numbers. 20 digits is beyond any 64-bit integer (2**64 is about 1.8e19): SQLite's
+# Python driver raises OverflowError, PostgreSQL "value out of range for type bigint". A negative offset or limit is
+# what PostgreSQL refuses ("OFFSET must not be negative"); NaN passes float parsing and breaks what follows.
+BAD_NUMBERS = (("negative", "-1"), ("zero", "0"), ("beyond 64 bits", "99999999999999999999"), ("not a number", "NaN"))
+# In a path, a non-number is the quote trigger's job and a zero or negative id one more missing record (or no route
+# at all: Flask's `<int:>` takes no sign), so an id gets the value beyond 64 bits alone.
+PATH_BAD_NUMBERS = (BAD_NUMBERS[2],)
+_INTEGER = re.compile(r"^-?\d+$")
 # Long enough to overflow file-name limits (ENAMETOOLONG is 255 bytes per segment on Linux) in static
 # file handlers, short enough for every server's request-line limit.
 LONG_SEGMENT = 1024
@@ -81,6 +98,7 @@ class Trigger:
     content: bytes | None = None
     bad_input: bool = True
     as_account: str | None = None
+    route: str | None = None  # the route template a path-parameter trigger filled in, for grouping by route
 
 
 @dataclass(frozen=True)
@@ -193,13 +211,80 @@ def _route_triggers(http: ScopedHttp, method: str, path: str, account: str | Non
                         http.url((filled or route) + "?" + values), {"Accept": API_ACCEPT}, as_account=account)]
     if filled is not None:
         return [Trigger("bad-path-parameter", f"quote in the path parameter of {route}", "GET", http.url(filled),
-                        {"Accept": API_ACCEPT}, as_account=account)]
+                        {"Accept": API_ACCEPT}, as_account=account, route=route)]
     return [
         Trigger("malformed-json", f"malformed JSON to {route}", "POST", http.url(route), api_json, MALFORMED_JSON,
                 as_account=account),
         Trigger("wrong-type-json", f"a JSON array where {route} expects an object", "POST", http.url(route), api_json,
                 b"[]", as_account=account),
     ]
+
+
+@dataclass(frozen=True)
+class NumericRoute:
+    """A GET route and what is known of its parameters: `fill` gives every parameter the route needs a usable value,
+    `numeric` names the ones to send bad numbers to."""
+
+    path: str  # template kept
+    fill: tuple[Parameter, ...]
+    numeric: tuple[Parameter, ...]
+
+
+def observed_route(path: str) -> NumericRoute | None:
+    """A configured or discovered URL (`/api/items/?skip=0&limit=10`, `/api/notes/{id}`): a parameter is numeric by
+    its name or by the value seen."""
+    route, _, query = path.partition("?")
+    params = [Parameter(name, "query", True, numeric_name(name) or bool(_INTEGER.match(value)), value)
+              for name, value in parse_qsl(query, keep_blank_values=True)]
+    params.extend(Parameter(name, "path", True, numeric_name(name)) for name in template_names(route) if name is not None)
+    numeric = tuple(p for p in params if p.numeric)
+    return NumericRoute(route, tuple(params), numeric) if numeric else None
+
+
+def _document_route(path: str, params: tuple[Parameter, ...]) -> NumericRoute | None:
+    numeric = tuple(p for p in params if p.numeric)
+    return NumericRoute(path, tuple(p for p in params if p.required or p.numeric), numeric) if numeric else None
+
+
+def number_triggers(http: ScopedHttp, target: NumericRoute, account: str | None) -> list[Trigger]:
+    """Each bad number in each numeric parameter, one at a time; the other required parameters get the document's
+    example (or the value seen), else 1 (a number) or "probe"; optional ones are left out."""
+    names = template_names(target.path)
+    out: list[Trigger] = []
+    for param in sorted(target.numeric, key=lambda p: p.location != "query")[:MAX_NUMBER_PARAMS]:
+        for what, value in BAD_NUMBERS if param.location == "query" else PATH_BAD_NUMBERS:
+            segments, query = target.path.split("/"), []
+            for other in target.fill:
+                given = value if other == param else other.example or ("1" if other.numeric else "probe")
+                if other.location == "path":
+                    segments = [quote(given, safe="") if n == other.name else s for s, n in zip(segments, names, strict=True)]
+                elif other == param or other.required:
+                    query.append((other.name, given))
+            url = http.url("/".join(segments) + ("?" + urlencode(query) if query else ""))
+            out.append(Trigger("bad-number", f"{param.name}={value} ({what}) on {target.path}", "GET", url,
+                               {"Accept": API_ACCEPT}, as_account=account, route=target.path))
+    return out
+
+
+async def _numeric_routes(ctx: CheckContext, settings: DebugSettings) -> list[NumericRoute]:
+    """GET routes with numeric parameters: configured ones first, then the OpenAPI document's (those with numeric
+    query parameters before those with ids), then discovered templates with id-like names. Never an action."""
+    found = [r for method, path in settings.requests() if method == "GET" and (r := observed_route(path))]
+    doc = await ctx.surface.openapi()
+    ops = [op for op in (operations(doc) if doc else ()) if op.method == "GET"]
+    documented = [r for op in sorted(ops, key=lambda op: not any(p.numeric and p.location == "query" for p in op.parameters))
+                  if (r := _document_route(op.path, op.parameters))]
+    listed = {op.path for op in ops}
+    discovered = [r for p in await ctx.surface.api_paths() if p not in listed and (r := observed_route(p))]
+    unique: dict[str, NumericRoute] = {}
+    for route in (*found, *documented, *discovered):
+        # The document's routes do not pass through the surface's filter: held to it here, and never an action.
+        # A route under another's template (`/api/notes/{id}/export` under `/api/notes/{id}`) reads the same
+        # parameter, most often through the same lookup: one root cause, tested once.
+        nested = any(route.path.startswith(kept + "/") for kept in unique)
+        if ctx.surface.may_request(route.path) and not reads_as_action(route.path) and not nested:
+            unique.setdefault(route.path, route)
+    return list(unique.values())[:MAX_NUMBER_ROUTES]
 
 
 async def _plan(ctx: CheckContext, http: ScopedHttp, token: str) -> list[Trigger]:
@@ -217,6 +302,8 @@ async def _plan(ctx: CheckContext, http: ScopedHttp, token: str) -> list[Trigger
     routes = [p for p in await ctx.surface.api_paths() if p not in configured][:MAX_API_ROUTES]
     for path in routes:
         triggers.extend(_route_triggers(http, "POST", path, settings.account))
+    for target in await _numeric_routes(ctx, settings):
+        triggers.extend(number_triggers(http, target, settings.account))
     forms = [f for f in await ctx.surface.forms() if ctx.mode is Mode.ACTIVE or _form_is_safe(f)][:MAX_FORMS]
     for form in forms:
         triggers.extend(_form_triggers(page.url, form))

@@ -5,8 +5,11 @@ Needs no target: the manifest and the deployed sources are read once per run (`_
 check judges them. With a target, test-credential, localhost-url and unresolved also read the served page,
 scripts and source maps that the secrets family fetched (`checks.secrets.bundle`).
 
-Values are never printed: a result names the variable and shows `probe.redact.mask(value)` (length and a short
-hash). Every value read from a source is registered with the run's redactor.
+Secret values are never printed: a result names the variable and shows `probe.redact.mask(value)` (length and a
+short hash), and every secret value read from a source is registered with the run's redactor. A value is secret
+when the variable is (`_secret_like`: kind `secret` in the manifest or guessed from its name, or a value with a
+known server credential's format); the password inside a URL is secret too. Other values (hosts, URLs, ports,
+project names, flags) are shown: a finding about a localhost URL shows the URL.
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
+from probe.checks import wordlists
 from probe.checks.env import rules
-from probe.checks.env.manifest import KINDS, Kind, Manifest, ManifestError, VarSpec, load_manifest
+from probe.checks.env.manifest import KINDS, Kind, Manifest, ManifestError, VarSpec, guess_kind, load_manifest
 from probe.checks.env.sources import (
     PLATFORMS,
     Deployed,
@@ -35,8 +39,9 @@ from probe.checks.env.sources import (
     parse_spec,
 )
 from probe.checks.secrets.bundle import Text, bundle, excerpt
+from probe.checks.secrets.defaults import library_default
 from probe.checks.secrets.formats import KeyClass, classify, jwt_claims
-from probe.config import ConfigError, Section
+from probe.config import ConfigError, Section, rebase_path
 from probe.context import CheckContext, MemoKey
 from probe.guards import Skip, Unavailable
 from probe.model import FileLocation, Result, Severity
@@ -93,6 +98,20 @@ class EnvSettings(Section):
     api: dict[str, str] = Field(default_factory=dict, description="API base URL per platform (proxies, tests)")
     command_timeout: float = Field(default=60.0, gt=0, le=600)
 
+    @classmethod
+    def rebase(cls, table: dict[str, Any], base: Path) -> dict[str, Any]:
+        """`manifest` and the paths of `dotenv:` sources in `deployed` and `compare`, from the config file's folder."""
+        out = dict(table)
+        if "manifest" in out:
+            out["manifest"] = rebase_path(out["manifest"], base)
+        for key in ("deployed", "compare"):
+            value = out.get(key)
+            if isinstance(value, str):
+                out[key] = _rebase_source(value, base)
+            elif isinstance(value, list):
+                out[key] = [_rebase_source(v, base) if isinstance(v, str) else v for v in value]
+        return out
+
     @field_validator("deployed", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
@@ -138,6 +157,13 @@ class EnvSettings(Section):
 
 
 CONFIG_SECTIONS = {"env": EnvSettings}
+# `[LABEL=]dotenv:PATH`: the one source kind that names a file.
+_DOTENV_SOURCE = re.compile(r"^(\s*(?:[\w-]+\s*=\s*)?dotenv:)(.+)$", re.IGNORECASE)
+
+
+def _rebase_source(text: str, base: Path) -> str:
+    match = _DOTENV_SOURCE.match(text)
+    return f"{match.group(1)}{rebase_path(match.group(2).strip(), base)}" if match else text
 
 
 @dataclass(frozen=True)
@@ -159,13 +185,35 @@ class EnvState:
         return self.production or self.environment.lower() in STAGING_NAMES
 
 
-def _register(ctx: CheckContext) -> Callable[[str], None]:
-    def add(value: str) -> None:
-        # Booleans and environment names are not secrets; masking them would blank ordinary words in reports.
-        if value and not rules.is_plain_value(value):
-            ctx.redactor.add(value)
+def _secret_like(manifest: Manifest | None, name: str, value: str | None) -> bool:
+    """A variable whose value must not be shown: the manifest says (or its name says) it is a secret, or its value
+    has the format of a known server credential."""
+    spec = manifest.get(name) if manifest else None
+    if (spec.kind if spec else guess_kind(name, None)) == "secret":
+        return True
+    found = classify(value.strip()) if value and value.strip() else None
+    return found is not None and found.key_class is KeyClass.SERVER
 
-    return add
+
+def _register_secrets(ctx: CheckContext, manifest: Manifest | None, sources: Iterable[Deployed]) -> None:
+    for source in sources:
+        for var in source.vars.values():
+            if not var.value:
+                continue
+            if _secret_like(manifest, var.name, var.value):
+                ctx.redactor.add(var.value)
+            ctx.redactor.add(rules.url_password(var.value))
+
+
+def _shown(manifest: Manifest | None, var: DeployedVar) -> str:
+    """The value as a report may show it: masked when secret, with a URL's password masked, otherwise as it is."""
+    value = var.value or ""
+    if not value:
+        return "(empty)"
+    if _secret_like(manifest, var.name, value):
+        return mask(value)
+    password = rules.url_password(value)
+    return value.replace(f":{password}@", f":{mask(password)}@") if password else value
 
 
 def _options(ctx: CheckContext, settings: EnvSettings) -> SourceOptions:
@@ -179,7 +227,7 @@ def _options(ctx: CheckContext, settings: EnvSettings) -> SourceOptions:
         deadline=time.monotonic() + ctx.settings.max_duration,
         command_timeout=settings.command_timeout,
         cwd=Path.cwd(),
-        register=_register(ctx),
+        register=ctx.redactor.add,
         http=ctx.http,
     )
 
@@ -192,11 +240,13 @@ async def _state(ctx: CheckContext) -> EnvState:
 
 
 async def _load_state(ctx: CheckContext) -> EnvState:
+    await wordlists.loaded()  # the weak-secret judgement looks values up in the published lists
     settings = ctx.section(EnvSettings)
     explicit = settings.manifest is not None
     path = Path(settings.manifest).expanduser() if explicit else Path.cwd() / ".env.example"  # type: ignore[arg-type]
     try:
-        manifest = load_manifest(path, {k: v.model_dump() for k, v in settings.vars.items()}, explicit=explicit)
+        manifest = load_manifest(path, {k: v.model_dump(exclude_unset=True) for k, v in settings.vars.items()},
+                                 explicit=explicit)
     except ManifestError as exc:
         raise ConfigError(f"env.manifest: {exc}") from None
     opts = _options(ctx, settings)
@@ -215,6 +265,7 @@ async def _load_state(ctx: CheckContext) -> EnvState:
             compared = tuple([await _compare_side(name, specs, deployed, settings, opts) for name in settings.compare])
         except SourceError as exc:
             compare_problem = f"cannot read an environment to compare: {exc}"
+    _register_secrets(ctx, manifest, [*([deployed] if deployed else []), *compared])
     return EnvState(settings.environment, manifest, deployed, problem, compared, compare_problem)
 
 
@@ -267,7 +318,7 @@ def _file(state: EnvState, name: str) -> FileLocation | None:
 def _evidence(state: EnvState, var: DeployedVar, **extra: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"variable": var.name, "source": state.deployed.label if state.deployed else ""}
     if var.value is not None:
-        out.update({"length": len(var.value), "value": mask(var.value) if var.value else "(empty)"})
+        out.update({"length": len(var.value), "value": _shown(state.manifest, var)})
     return {**out, **extra}
 
 
@@ -406,7 +457,7 @@ async def missing(ctx: CheckContext) -> list[Result]:
     severity=Severity.HIGH,
     cwe=1188,
     needs_target=False,
-    summary="Required variables are not set to an empty value.",
+    summary="Required variables are not set to an empty value (one the manifest leaves empty or marks optional may be).",
     risk="An empty value passes a presence check but behaves like a missing one: signatures verified with an empty "
     "secret, mail sent through no server, features that quietly switch off.",
     fix="Give the variable its real value on the platform, or mark it `# optional` in the manifest.",
@@ -417,7 +468,7 @@ async def empty(ctx: CheckContext) -> list[Result]:
 
     def required(var: DeployedVar) -> bool:
         spec = state.manifest.get(var.name) if state.manifest else None
-        return spec.required if spec else state.manifest is None
+        return not spec.may_be_empty if spec else state.manifest is None
 
     def judge(var: DeployedVar) -> Result | None:
         if var.value is not None and not var.value.strip():
@@ -435,11 +486,10 @@ def _placeholder(state: EnvState, var: DeployedVar) -> str | None:
     reason = rules.placeholder_reason(value)
     if reason:
         return reason
+    # The manifest's sample is published with the code: a secret that kept it is known to everyone who read it.
+    # A non-secret that kept it (PROJECT_NAME, POSTGRES_USER, DOCKER_IMAGE_BACKEND) is a deliberate default.
     spec = state.manifest.get(var.name) if state.manifest else None
-    sample = spec.sample if spec else None
-    if sample and value == sample and not rules.is_plain_value(sample) and (
-        spec is not None and (spec.kind in ("secret", "url") or len(sample) >= 8)
-    ):
+    if spec is not None and spec.sample and value == spec.sample and _secret_like(state.manifest, var.name, value):
         return "same value as the sample in the manifest"
     return None
 
@@ -450,7 +500,8 @@ def _placeholder(state: EnvState, var: DeployedVar) -> str | None:
     severity=Severity.HIGH,
     cwe=1188,
     needs_target=False,
-    summary="No deployed value is a placeholder (changeme, xxx, your-api-key, <...>, TODO) or the manifest's sample.",
+    summary="No deployed value is a placeholder (changethis, changeme, replace-me, your-api-key, <...>, TODO), and no secret "
+    "is the manifest's own sample.",
     risk="A placeholder copied from .env.example is either a credential that does not work (payments, mail and "
     "logins fail) or a publicly known one (anyone who read the example can sign sessions).",
     fix="Replace the value with the real one for this environment; generate secrets with `openssl rand -hex 32`.",
@@ -529,7 +580,9 @@ async def test_credential(ctx: CheckContext) -> list[Result]:
 
 
 
-def _local_urls(text: str, own_netloc: str) -> Iterable[tuple[int, int, str, str]]:
+def _local_urls(text: str, own_netloc: str, *, configured: bool = False) -> Iterable[tuple[int, int, str, str]]:
+    """Local URLs in `text`. `configured`: the text is a deployed value, where even a bare `http://localhost` is an
+    address the app will use (in a served script it may be a parsing idiom, see below)."""
     for match in _URL_IN_TEXT.finditer(text[:SCAN_LIMIT]):
         url = match.group(0).rstrip(".,;")
         try:
@@ -542,7 +595,10 @@ def _local_urls(text: str, own_netloc: str) -> Iterable[tuple[int, int, str, str
             continue
         # `new URL(path, "http://localhost")` is a parsing idiom in libraries, not configuration: only a URL
         # with a port or a path points at a service.
-        if port is None and parts.path in ("", "/"):
+        if port is None and parts.path in ("", "/") and not configured:
+            continue
+        # A client library's built-in default (GoTrue's localhost:9999, an emulator's address) is not the app's setting.
+        if library_default(text, match.start(), match.start() + len(url)) is not None:
             continue
         # Scheme, host and port only: the userinfo of a database URL is its password.
         shown = f"{parts.scheme}://{host}" + (f":{port}" if port else "")
@@ -567,8 +623,9 @@ async def localhost_url(ctx: CheckContext) -> list[Result]:
     own = urlsplit(ctx.target).netloc.lower() if ctx.target else ""
     def judge_deployed(state: EnvState) -> list[Result]:
         def judge(var: DeployedVar) -> Result | None:
-            value = (var.value or "").strip()
-            for _start, _end, _url, shown in _local_urls(value, ""):
+            # A list of URLs (CORS origins: `http://localhost,http://localhost:5173`) is judged URL by URL.
+            value = " ".join(re.split(r"[,;\s]+", (var.value or "").strip()))
+            for _start, _end, _url, shown in _local_urls(value, "", configured=True):
                 return ctx.fail(_loc(state, var.name), f"{var.name} points at {shown}.", kind="localhost-url",
                                 file=_file(state, var.name), evidence=_evidence(state, var, host=shown))
             return None
@@ -812,15 +869,6 @@ async def unresolved(ctx: CheckContext) -> list[Result]:
     return await _with_deployed(ctx, served, judge_deployed)
 
 
-def _secretish(state: EnvState, name: str, value: str) -> bool:
-    spec = state.manifest.get(name) if state.manifest else None
-    if spec is not None and spec.kind == "secret":
-        return True
-    found = classify(value) if value else None
-    return (found is not None and found.key_class is KeyClass.SERVER) or bool(rules.SIGNING_SECRET_NAMES.match(name)) or bool(
-        re.search(r"SECRET|PASSWORD|TOKEN|PRIVATE|API_?KEY", name, re.IGNORECASE))
-
-
 def _fingerprint(var: DeployedVar) -> str | None:
     if var.value:
         return "sha256:" + hashlib.sha256(var.value.encode()).hexdigest()
@@ -853,7 +901,7 @@ async def shared_secret(ctx: CheckContext) -> list[Result]:
     compared = 0
     for name in sorted(set(left.vars) & set(right.vars)):
         a, b = left.vars[name], right.vars[name]
-        if not _secretish(state, name, a.value or b.value or ""):
+        if not _secret_like(state.manifest, name, a.value or b.value or ""):
             continue
         fa, fb = _fingerprint(a), _fingerprint(b)
         if fa is None or fb is None or fa.split(":")[0] != fb.split(":")[0]:

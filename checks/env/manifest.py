@@ -1,8 +1,12 @@
 """The env manifest: what the app needs. Read from `.env.example` (python-dotenv, plus annotations in the
 comments on or just above a line) and/or from `[env.vars]` in probe.toml, into typed `VarSpec` facts.
 
-Annotations are words in a comment: `optional`, `required`, `public` (meant for the browser), `secret`,
-`url`, `bool`, `email`. A variable is required unless annotated `optional`.
+Annotations are words in a comment on the variable's line or on the comment lines just above it: `optional`,
+`required`, `public` (meant for the browser), `secret`, `url`, `bool`, `email`.
+
+A variable is required (must be deployed) unless annotated `optional` or given `required = false` in
+`[env.vars]`. It may be deployed empty when it is optional, or when the manifest itself leaves it empty
+(`SENTRY_DSN=`, `SMTP_HOST=`: the app runs without it) and it is not annotated `required`.
 """
 
 from __future__ import annotations
@@ -13,14 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from probe.checks.env.rules import browser_prefix
+from probe.checks.env.rules import SECRET_NAME, browser_prefix
 
 Kind = Literal["secret", "url", "bool", "email", "string"]
 KINDS: tuple[Kind, ...] = ("secret", "url", "bool", "email", "string")
 TAGS = frozenset({"optional", "required", "public", "secret", "url", "bool", "email"})
 _ASSIGN = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.\-]*)\s*=(.*)$")
 _WORD = re.compile(r"[a-z]+")
-_SECRET_NAME = re.compile(r"(?:SECRET|PASSWORD|PASSWD|TOKEN|PRIVATE|CREDENTIAL|(?:^|_)KEY$|_KEY_|API_?KEY|DSN$)", re.IGNORECASE)
 _URL_NAME = re.compile(r"(?:_URL|_URI|_ENDPOINT|_HOST|_ORIGIN|_DOMAIN)$|^(?:URL|HOST)$", re.IGNORECASE)
 _BOOL_VALUES = frozenset({"true", "false", "0", "1", "yes", "no", "on", "off"})
 MAX_MANIFEST_BYTES = 1_000_000
@@ -41,6 +44,7 @@ class VarSpec:
     min_length: int | None = None
     line: int | None = None
     declared_kind: bool = False  # the kind was stated (annotation or [env.vars]), not guessed from the name
+    may_be_empty: bool = False  # optional, or left empty in the manifest itself (see the module docstring)
 
 
 @dataclass(frozen=True)
@@ -57,9 +61,9 @@ class Manifest:
 
 
 def guess_kind(name: str, sample: str | None) -> Kind:
-    if sample and sample.strip().lower() in _BOOL_VALUES and not _SECRET_NAME.search(name):
+    if sample and sample.strip().lower() in _BOOL_VALUES and not SECRET_NAME.search(name):
         return "bool"
-    if _SECRET_NAME.search(name) and not re.search(r"PUBLISHABLE|PUBLIC_KEY|_ID$", name, re.IGNORECASE):
+    if SECRET_NAME.search(name) and not re.search(r"PUBLISHABLE|PUBLIC_KEY|_ID$", name, re.IGNORECASE):
         return "secret"
     if _URL_NAME.search(name) or (sample and re.match(r"^[a-z][a-z0-9+.-]*://", sample.strip())):
         return "url"
@@ -115,9 +119,11 @@ def parse_dotenv_manifest(text: str) -> list[VarSpec]:
         sample = values.get(name)
         stated = [k for k in KINDS if k in tags]
         kind: Kind = stated[0] if stated else guess_kind(name, sample)
+        optional = "optional" in tags
         specs.append(VarSpec(
             name=name,
-            required="optional" not in tags,
+            required=not optional,
+            may_be_empty=optional or (sample == "" and "required" not in tags),
             kind=kind,
             public="public" in tags or browser_prefix(name) is not None,
             sample=sample,
@@ -129,7 +135,8 @@ def parse_dotenv_manifest(text: str) -> list[VarSpec]:
 
 def load_manifest(path: Path | None, table: Mapping[str, Any], *, explicit: bool) -> Manifest | None:
     """The manifest file (when it exists, or an error when it was named and does not), with `[env.vars]`
-    rules layered on top: a rule overrides the file's annotations for its variable, or adds one."""
+    rules layered on top: the keys a rule sets override the file's annotations for its variable, or add one.
+    `table` holds only the keys each rule sets (`model_dump(exclude_unset=True)`)."""
     specs: dict[str, VarSpec] = {}
     shown: str | None = None
     if path is not None and (explicit or path.is_file()):
@@ -144,9 +151,11 @@ def load_manifest(path: Path | None, table: Mapping[str, Any], *, explicit: bool
         base = specs.get(name)
         kind = rule.get("kind") or (base.kind if base else guess_kind(name, None))
         public = rule.get("public")
+        required = bool(rule["required"]) if "required" in rule else (base.required if base else True)
         specs[name] = VarSpec(
             name=name,
-            required=bool(rule.get("required", True)),
+            required=required,
+            may_be_empty=not required or ("required" not in rule and base is not None and base.may_be_empty),
             kind=kind,
             public=bool(public) if public is not None else (base.public if base else browser_prefix(name) is not None),
             sample=base.sample if base else None,

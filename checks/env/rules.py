@@ -10,6 +10,9 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from probe.checks import wordlists
 
 # Prefixes that bundlers inline into the JavaScript every visitor downloads.
 BROWSER_PREFIXES: tuple[tuple[str, str], ...] = (
@@ -28,19 +31,39 @@ def browser_prefix(name: str) -> str | None:
     return next((p for p, _ in BROWSER_PREFIXES if upper.startswith(p)), None)
 
 
-# Values people leave in place of a real one. Matched against the whole value, case-insensitively.
-PLACEHOLDERS: tuple[tuple[str, str], ...] = (
-    (r"change[-_ ]?me(?:[-_ ]?now|[-_ ]?please)?", "change-me word"),
-    (r"replace[-_ ]?me|replace[-_ ]?this.*", "replace-me"),
-    (r"x{3,}|\*{3,}|\.{3}|-{3,}|0{6,}", "filler characters"),
-    (r"to[-_ ]?do|tbd|fixme|fill[-_ ]?(?:me|in|this)", "TODO"),
-    (r"<[^<>\n]{1,80}>|\[[^\[\]\n]{1,80}\]|\{\{[^{}\n]{1,80}\}\}", "bracketed template"),
-    (r"your[-_ ][a-z0-9 _-]{1,60}(?:here)?|(?:put|insert|enter|add)[-_ ].{1,60}", "your-... instruction"),
-    (r"placeholder|dummy|example|sample|fake|foo|bar|baz|lorem.*|secret|password|api[-_ ]?key|token", "sample word"),
-    (r"(?:sk|pk|rk)_(?:test|live)_(?:x+|\.\.\.|[0-9]+|your.*|\*+)", "key prefix with filler"),
-    (r"https?://(?:www\.)?example\.(?:com|org|net)(?:[:/].*)?|.*@example\.(?:com|org|net)", "example.com"),
+# Values people leave in place of a real one, matched against the whole value, case-insensitively:
+# (pattern, label, where the word comes from). Starters' own samples first: a deployment that kept one of them
+# runs with a value published in the starter's repository.
+FASTAPI_TEMPLATE = "https://github.com/fastapi/full-stack-fastapi-template/blob/master/backend/app/core/config.py"
+SUPABASE_DOCKER = "https://github.com/supabase/supabase/blob/master/docker/.env.example"
+PLACEHOLDERS: tuple[tuple[str, str, str], ...] = (
+    # SECRET_KEY, POSTGRES_PASSWORD and FIRST_SUPERUSER_PASSWORD=changethis; the template's Settings refuses them
+    # outside `local` (`_check_default_secret`). Variants seen in forks: changethis-to-a-secure-..., ChangeThisPassword.
+    (r"change[-_ ]?this.*", "change-this (FastAPI full-stack template)", FASTAPI_TEMPLATE),
+    (r"change[-_ ]?me(?:[-_ ]?now|[-_ ]?please)?|change[-_ ]?it", "change-me word", "https://12factor.net/config"),
+    # Plausible CE's plausible-conf.env ships BASE_URL=replace-me, SECRET_KEY_BASE=replace-me; Directus's Docker guide
+    # KEY/SECRET=replace-with-random-value.
+    (r"replace[-_ ]?me.*|replace[-_ ]?(?:this|with)[-_ ].*", "replace-me (Plausible, Directus)",
+     "https://github.com/plausible/community-edition; https://docs.directus.io/self-hosted/docker-guide"),
+    # Strapi's generated .env.example: APP_KEYS="toBeModified1,toBeModified2", JWT_SECRET=tobemodified.
+    (r"to[-_ ]?be[-_ ]?modified\d*(?:,\s*to[-_ ]?be[-_ ]?modified\d*)*", "tobemodified (Strapi)",
+     "https://github.com/strapi/strapi/blob/develop/packages/cli/create-strapi-app/templates/"),
+    # Supabase self-hosting: DASHBOARD_PASSWORD=this_password_is_insecure_and_should_be_updated, POSTGRES_PASSWORD=
+    # your-super-secret-and-long-postgres-password (the your-... row below).
+    (r"this[-_ ]password[-_ ]is[-_ ]insecure.*", "insecure-password sample (Supabase)", SUPABASE_DOCKER),
+    (r"x{3,}|\*{3,}|\.{3}|-{3,}|0{6,}", "filler characters", "https://12factor.net/config"),
+    (r"to[-_ ]?do|tbd|fixme|fill[-_ ]?(?:me|in|this)", "TODO", "https://12factor.net/config"),
+    # A JSON list (`["http://localhost"]`, BACKEND_CORS_ORIGINS) is a value, not a bracketed template: no quotes or
+    # commas inside the brackets.
+    (r"<[^<>\n]{1,80}>|\[[^\[\]\n\"',]{1,80}\]|\{\{[^{}\n]{1,80}\}\}", "bracketed template", "https://12factor.net/config"),
+    (r"your[-_ ][a-z0-9 _-]{1,60}(?:here)?|(?:put|insert|enter|add)[-_ ].{1,60}", "your-... instruction", SUPABASE_DOCKER),
+    (r"placeholder|dummy|example|sample|fake|foo|bar|baz|lorem.*|secret|password|api[-_ ]?key|token", "sample word",
+     "https://12factor.net/config"),
+    (r"(?:sk|pk|rk)_(?:test|live)_(?:x+|\.\.\.|[0-9]+|your.*|\*+)", "key prefix with filler", "https://docs.stripe.com/keys"),
+    (r"https?://(?:www\.)?example\.(?:com|org|net)(?:[:/].*)?|.*@example\.(?:com|org|net)", "example.com",
+     "https://www.rfc-editor.org/rfc/rfc2606#section-3"),
 )
-_PLACEHOLDER_RES = tuple((re.compile(rf"^(?:{p})$", re.IGNORECASE | re.DOTALL), label) for p, label in PLACEHOLDERS)
+_PLACEHOLDER_RES = tuple((re.compile(rf"^(?:{p})$", re.IGNORECASE | re.DOTALL), label) for p, label, _ in PLACEHOLDERS)
 
 
 def placeholder_reason(value: str) -> str | None:
@@ -147,6 +170,21 @@ def debug_flag(name: str, value: str) -> DebugFlag | None:
     return next((f for f in DEBUG_FLAGS if f.names.search(name) and f.values.match(value.strip())), None)
 
 
+# Names of variables that hold a secret (a password, token, key or DSN): their values are masked in reports and
+# their manifest samples are placeholders. A `…_KEY_ID`, `PUBLISHABLE…` or `PUBLIC_KEY` is not (see `guess_kind`).
+SECRET_NAME = re.compile(r"(?:SECRET|PASSWORD|PASSWD|TOKEN|PRIVATE|CREDENTIAL|(?:^|_)KEY$|_KEY_|API_?KEY|DSN$)", re.IGNORECASE)
+
+
+def url_password(value: str) -> str | None:
+    """The password in a URL's userinfo (`postgres://app:PASSWORD@db/app`), which is secret whatever the variable."""
+    if "://" not in value or "@" not in value:
+        return None
+    try:
+        return urlsplit(value.strip()).password or None
+    except ValueError:
+        return None
+
+
 # Names of signing/encryption secrets the app itself relies on (not third-party API keys, whose format the
 # provider decides). Matched case-insensitively against the whole name.
 SIGNING_SECRET_NAMES = re.compile(
@@ -183,11 +221,13 @@ KNOWN_DEFAULT_SECRETS: tuple[tuple[str, str], ...] = (
 
 
 def known_default(value: str) -> str | None:
+    """Where the value is published: the table above (case-insensitive, prefixes for templates that append
+    random characters), else the secret lists in checks/wordlists.py (exact, as an app would use it)."""
     lowered = value.strip().lower()
     for default, source in KNOWN_DEFAULT_SECRETS:
         if lowered == default or (default.endswith("-") and lowered.startswith(default)):
             return source
-    return None
+    return wordlists.describe(value)
 
 
 def entropy_bits_per_char(value: str) -> float:
@@ -202,19 +242,6 @@ def entropy_bits_per_char(value: str) -> float:
 # 32-char hex string has ~3.8 bits/char, base64 ~4.7; English text ~3.5-4.1 with spaces, less without.
 MIN_ENTROPY_BITS_PER_CHAR = 3.0
 MIN_DISTINCT_CHARS = 10
-
-# Values that are plainly not secret: registering them with the redactor would mask ordinary words
-# ("production", "true") all over the report without protecting anything.
-PLAIN_VOCABULARY = frozenset({
-    "true", "false", "yes", "no", "on", "off", "none", "null", "production", "prod", "staging", "development",
-    "dev", "test", "local", "debug", "info", "warn", "warning", "error", "release", "sandbox", "live", "preview",
-})
-
-
-def is_plain_value(value: str) -> bool:
-    stripped = value.strip().lower()
-    return stripped in PLAIN_VOCABULARY or (stripped.isdigit() and len(stripped) <= 6)
-
 
 # Literal leftovers of a build or deploy that did not substitute configuration.
 UNRESOLVED_VALUE = re.compile(

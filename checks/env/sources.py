@@ -86,7 +86,9 @@ class SourceOptions:
     deadline: float  # time.monotonic() by which everything must be done
     command_timeout: float
     cwd: Path
-    register: Callable[[str], None]  # hands every token and value to the run's redactor
+    # Hands a platform token to the run's redactor. Values are registered by the env family, which knows from the
+    # manifest and the names which of them are secrets.
+    register: Callable[[str], None]
     http: ScopedHttp | None = None  # the run's client (platform sources only)
 
 
@@ -121,12 +123,7 @@ _EXAMPLES = {
 
 
 async def load(spec: SourceSpec, opts: SourceOptions) -> Deployed:
-    loader = _LOADERS[spec.kind]
-    deployed = await loader(spec, opts)
-    for var in deployed.vars.values():
-        if var.value:
-            opts.register(var.value)
-    return deployed
+    return await _LOADERS[spec.kind](spec, opts)
 
 
 # --- local sources -------------------------------------------------------------------------------------------

@@ -4,8 +4,11 @@ records by changing an id in the URL? The reads are judged on the shared authori
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from probe.accounts import LoginFailed, parse_request_line
 from probe.checks.idor.matrix import (
@@ -13,13 +16,16 @@ from probe.checks.idor.matrix import (
     Matrix,
     ResourceSettings,
     Tested,
+    by_design,
     how,
     is_strong,
     leaves,
+    list_rows,
     login_note,
     matrix,
     others_of,
     pair_evidence,
+    readers,
     request_as,
     resource_status,
     unsure,
@@ -71,19 +77,31 @@ async def cross_account_read(ctx: CheckContext) -> list[Result]:
 
 
 def _judge_cross(ctx: CheckContext, t: Tested, m: Matrix) -> Result:
-    location, owner = ctx.http.url(t.resource.path), t.resource.owner
-    actors = others_of(ctx, owner, m.login_errors)
+    location, owner, label = ctx.http.url(t.resource.path), t.resource.owner, t.resource.label
+    if t.anonymous.leaks:
+        return ctx.skip(location, f"{label}: readable with no credentials at all ({t.anonymous.leaks[0].path}): one "
+                                  "root cause, reported once by auth.unauthenticated-access.")
+    actors = readers(ctx, t.resource, m.unavailable)
+    note = by_design(ctx, t.resource, m.unavailable)
     if not actors:
-        return ctx.error(location, f"{t.resource.label}: no other account could log in.{login_note(m)}")
+        report = ctx.error if any(a in m.login_errors for a in others_of(ctx, owner, {})) else ctx.skip
+        return report(location, f"{label}: no other account whose reads would be a leak could take part.{note}"
+                                f"{login_note(m)}")
+    evidence_notes = {"owner_list": list(t.notes)} if t.notes else {}
     leaks = t.across.leaks
     if leaks:
         ids = sorted({f"{o.who} read {o.record_id}" for o in leaks})
         return ctx.fail(location, f"{leaks[0].who} got {owner}'s record {leaks[0].path} back ({how(leaks[0])}); "
-                                  f"{len(leaks)} leak(s): {', '.join(ids)}.",
-                        kind="cross-account-read", evidence=pair_evidence(leaks[0]))
-    return unsure(ctx, location, t.resource.label, t.across) or ctx.passed(
+                                  f"{len(leaks)} leak(s): {', '.join(ids)}.{_notes(t)}",
+                        kind="cross-account-read", evidence={**pair_evidence(leaks[0]), **evidence_notes})
+    return unsure(ctx, location, label, t.across) or ctx.passed(
         location, f"{', '.join(actors)} requested {t.records} of {owner}'s records; none came back "
-                  f"(statuses {t.across.statuses}).{login_note(m)}")
+                  f"(statuses {t.across.statuses}).{note}{_notes(t)}{login_note(m)}",
+        evidence=evidence_notes or None)
+
+
+def _notes(t: Tested) -> str:
+    return "".join(f" {note}." for note in t.notes)
 
 
 @check(
@@ -109,9 +127,14 @@ async def enumerable(ctx: CheckContext) -> list[Result]:
 
 def _judge_walk(ctx: CheckContext, t: Tested, m: Matrix) -> Result:
     location, label = ctx.http.url(t.resource.path), t.resource.label
-    walker = next(iter(others_of(ctx, t.resource.owner, m.login_errors)), None)
+    if t.anonymous.leaks:
+        return ctx.skip(location, f"{label}: readable with no credentials at all ({t.anonymous.leaks[0].path}): one "
+                                  "root cause, reported once by auth.unauthenticated-access.")
+    walker = next(iter(readers(ctx, t.resource, m.unavailable)), None)
     if walker is None:
-        return ctx.error(location, f"{label}: no other account could log in.{login_note(m)}")
+        report = ctx.error if any(a in m.login_errors for a in others_of(ctx, t.resource.owner, {})) else ctx.skip
+        return report(location, f"{label}: no other account whose reads would be a leak could walk the ids."
+                                f"{by_design(ctx, t.resource, m.unavailable)}{login_note(m)}")
     if not t.integer_ids:
         return ctx.passed(location, f"{label}: ids are opaque (e.g. UUIDs), so there is nothing to walk; "
                                     "access to known ids across accounts is idor.cross-account-read's test.",
@@ -163,7 +186,7 @@ async def cross_account_write(ctx: CheckContext) -> list[Result]:
         return [ctx.skip(ctx.location, "writes are opt-in per resource: set write = true and create = 'POST ...' on a "
                                        "[[resources]] entry, against a staging target")]
     # The read matrix runs first, so the record made here never shows up in it (or vanishes under it).
-    await matrix(ctx)
+    m = await matrix(ctx)
     results: list[Result] = []
     for resource in opted:
         location = ctx.http.url(resource.path)
@@ -171,11 +194,11 @@ async def cross_account_write(ctx: CheckContext) -> list[Result]:
             results.append(ctx.skip(location, f"{resource.label}: needs create = 'POST ...' and a path with {{id}}: "
                                               "writes only ever touch a record made in this run"))
         else:
-            results.append(await _write_trial(ctx, resource))
+            results.append(await _write_trial(ctx, resource, m))
     return results
 
 
-async def _write_trial(ctx: CheckContext, resource: ResourceSettings) -> Result:
+async def _write_trial(ctx: CheckContext, resource: ResourceSettings, m: Matrix) -> Result:
     location = ctx.http.url(resource.path)
     owner = resource.owner
     if owner not in ctx.accounts.names:
@@ -185,9 +208,8 @@ async def _write_trial(ctx: CheckContext, resource: ResourceSettings) -> Result:
     except LoginFailed as exc:
         return ctx.error(location, f"{resource.label}: {exc}")
     actor = None
-    for name in ctx.accounts.names:
-        if name == owner:
-            continue
+    # Only an account whose write would be a breach tries: not a privileged one, not one it is shared with.
+    for name in readers(ctx, resource, m.set_aside):
         try:
             await ctx.accounts.session(name)
             actor = name
@@ -195,25 +217,35 @@ async def _write_trial(ctx: CheckContext, resource: ResourceSettings) -> Result:
         except LoginFailed:
             continue
     if actor is None:
-        return ctx.error(location, f"{resource.label}: no other account could log in")
+        return ctx.error(location, f"{resource.label}: no other account whose write would be a breach could log in."
+                                   f"{by_design(ctx, resource, m.set_aside)}{login_note(m)}")
     method, path = parse_request_line(resource.create or "")
-    made = await ctx.accounts.request(ctx.http, owner, method, path, json=resource.create_json, follow_redirects=False)
-    found = json_path(made.json(), resource.created_id_at)
-    if not 200 <= made.status < 300 or not found or not isinstance(found[0], (str, int)):
-        return ctx.error(location, f"{resource.label}: {owner}'s create {method} {path} answered {made.status} "
-                                   f"without an id at {resource.created_id_at}", evidence=made.evidence(max_chars=200))
-    record_path = resource.at(str(found[0]))
+    listed_before = await _listed_ids(ctx, resource)
+    made = await ctx.accounts.request(ctx.http, owner, method, path, json=resource.create_json,
+                                      headers=resource.headers, follow_redirects=False)
+    if not 200 <= made.status < 300:
+        return ctx.error(location, f"{resource.label}: {owner}'s create {method} {path} answered {made.status}",
+                         evidence=made.evidence(max_chars=200))
+    record_id, source = await _created_id(ctx, resource, made, listed_before)
+    if record_id is None:
+        left = {"check": ctx.info.id, "route": f"{method} {path}", "id": None}
+        return ctx.error(location, f"{resource.label}: {owner}'s create {method} {path} answered {made.status}, but the new "
+                                   f"record's id was not found ({source}), so it could not be tested or deleted: remove "
+                                   f"it by hand ({owner}'s record created by {method} {path}).",
+                         evidence={"create": made.evidence(max_chars=200), "left_behind": [left]})
+    record_path = resource.at(record_id)
     trials: list[WriteTrial] = []
     try:
-        before = await request_as(ctx, owner, record_path)
+        before = await request_as(ctx, owner, record_path, headers=resource.headers)
         if not 200 <= before.status < 300:
             return ctx.error(location, f"{resource.label}: {owner} cannot read the record it just made "
                                        f"({record_path} → {before.status})")
         for write in resource.write_methods:
             body = None if write == "DELETE" else resource.write_json
             try:
-                sent = await ctx.accounts.request(ctx.http, actor, write, record_path, json=body, follow_redirects=False)
-                after = await request_as(ctx, owner, record_path)
+                sent = await ctx.accounts.request(ctx.http, actor, write, record_path, json=body, headers=resource.headers,
+                                                  follow_redirects=False)
+                after = await request_as(ctx, owner, record_path, headers=resource.headers)
             except (BudgetExhausted, DeadlineReached):
                 raise
             except HttpError as exc:
@@ -223,10 +255,13 @@ async def _write_trial(ctx: CheckContext, resource: ResourceSettings) -> Result:
             if trials[-1].changed:
                 break
     finally:
-        cleanup = await _clean_up(ctx, owner, record_path)
+        cleanup, gone = await _clean_up(ctx, owner, record_path, resource.headers)
     written = next((t for t in trials if t.changed), None)
-    evidence: dict[str, Any] = {"record": record_path, "created_by": owner, "written_by": actor, "cleanup": cleanup,
+    evidence: dict[str, Any] = {"record": record_path, "created_by": owner, "written_by": actor, "id_from": source,
+                                "cleanup": cleanup,
                                 "attempts": {t.method: (t.response.status if t.response else t.problem) for t in trials}}
+    if not gone:
+        evidence["left_behind"] = [{"check": ctx.info.id, "route": record_path, "id": record_id}]
     if written is not None and written.response is not None:
         evidence["write"] = written.response.evidence(max_chars=200)
         return ctx.fail(location, f"{actor}'s {written.method} changed {owner}'s record {record_path} "
@@ -250,12 +285,49 @@ def _changed(method: str, written: dict[str, Any], before: Response, after: Resp
     return bool(marks & fresh) or any(m in after.text and m not in before.text for m in marks)
 
 
-async def _clean_up(ctx: CheckContext, owner: str, record_path: str) -> str:
+async def _clean_up(ctx: CheckContext, owner: str, record_path: str, headers: Mapping[str, str]) -> tuple[str, bool]:
+    """What became of the record made for the test, and whether it is gone."""
     try:
-        gone = await ctx.accounts.request(ctx.http, owner, "DELETE", record_path, follow_redirects=False)
+        gone = await ctx.accounts.request(ctx.http, owner, "DELETE", record_path, headers=headers, follow_redirects=False)
     except HttpError as exc:
-        return f"DELETE {record_path} as {owner} failed ({exc}): remove it by hand"
+        return f"DELETE {record_path} as {owner} failed ({exc}): remove it by hand", False
     if gone.status < 300 or gone.status in (404, 410):
-        return f"deleted {record_path} as {owner}" if gone.status < 300 else f"{record_path} was already gone"
-    return f"DELETE {record_path} as {owner} answered {gone.status}: remove it by hand"
+        return (f"deleted {record_path} as {owner}" if gone.status < 300 else f"{record_path} was already gone"), True
+    return f"DELETE {record_path} as {owner} answered {gone.status}: remove it by hand", False
+
+
+async def _listed_ids(ctx: CheckContext, resource: ResourceSettings) -> set[str] | None:
+    """The ids in the owner's list now (its own rows when `owner_field` is set), or None without a usable list."""
+    if not resource.list_request:
+        return None
+    method, path = parse_request_line(resource.list_request)
+    answer = await ctx.accounts.request(ctx.http, resource.owner, method, path, headers=resource.headers,
+                                        follow_redirects=False)
+    if not 200 <= answer.status < 300 or answer.json() is None:
+        return None
+    return {rid for rid, _ in list_rows(answer.json(), resource.ids_at)}
+
+
+async def _created_id(ctx: CheckContext, resource: ResourceSettings, made: Response,
+                      before: set[str] | None) -> tuple[str | None, str]:
+    """The new record's id, and where it was found: the create's body (`created_id_at`), its `Location` header
+    (matched against the resource's path), or the one id the owner's list gained. None with what was tried."""
+    found = json_path(made.json(), resource.created_id_at)
+    if found and isinstance(found[0], (str, int)) and not isinstance(found[0], bool):
+        return str(found[0]), f"the body at {resource.created_id_at}"
+    location = made.headers.get("location")
+    if location:
+        pattern = re.escape(resource.path).replace(re.escape("{id}"), "([^/?#]+)")
+        match = re.fullmatch(pattern, urlsplit(location).path.rstrip("/") or "/")
+        if match:
+            return unquote(match.group(1)), "the Location header"
+    tried = f"not in the body at {resource.created_id_at}, " + (
+        f"Location {location!r} does not match {resource.path}" if location else "no Location header")
+    if before is None:
+        return None, tried + ", no list to compare (set list = 'GET ...')"
+    after = await _listed_ids(ctx, resource)
+    fresh = sorted((after or set()) - before)
+    if len(fresh) == 1:
+        return fresh[0], f"the one new id in {resource.list_request}"
+    return None, tried + f", {len(fresh)} new ids in {resource.list_request}"
 

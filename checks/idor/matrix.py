@@ -4,12 +4,16 @@
 One shared pass (the *matrix*, memoised as `idor:matrix`) feeds `idor.cross-account-read`,
 `idor.enumerable`, `auth.unauthenticated-access` and `auth.missing-role-check`:
 
-1. every account logs in (once per run, see `probe.accounts`);
+1. every account logs in (once per run, see `probe.accounts`); its control request must succeed with
+   its credentials and be refused without: an account whose control answers anyone is set aside;
 2. each `[[resources]]` entry yields its owner's ids (configured, or from the owner's own `list`
-   request) and the owner's own view of each record: the baseline a leak is compared against;
-3. the other accounts, no account at all, and (for `role = "admin"` resources) accounts without the
-   role request the same records; the first other account also walks neighbouring integer ids, once
-   per id space (resources whose ids come from the same list share one walk);
+   request: the rows its `owner_field` names as the owner's, else the rows no reader lists too) and the
+   owner's own view of each record: the baseline a leak is compared against;
+3. the *readers* request the same records: the other accounts, except those the records are
+   `shared_with` and the privileged ones (any role but the default), or, for `role = "admin"`
+   resources, the accounts without the role; no account at all does too. The first reader also walks
+   neighbouring integer ids, once per id space (resources whose ids come from the same list share one
+   walk);
 4. bodies are compared, not status codes: a response *carries the owner's record* when it is the
    owner's own view, or shares at least two of the owner's values that the other account's own data
    and a request for a missing id do not have. An empty list, a generic page, a login redirect or
@@ -29,7 +33,7 @@ import json
 import re
 import secrets
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -67,12 +71,15 @@ class ResourceSettings(Section):
     list_request: str | None = Field(default=None, alias="list", description="'GET /api/notes', as the owner")
     ids_at: str = Field(default="[*].id", description="where the ids are in the list's JSON: [*].id, data.items[*].id")
     role: str | None = Field(default=None, description="'admin': only accounts with this role may read it")
+    shared_with: tuple[str, ...] = Field(default=(), description="accounts that may read these records by design")
+    owner_field: str | None = Field(default=None, description="'user': picks the owner's rows out of a list of everyone's")
     create: str | None = Field(default=None, description="'POST /api/notes': makes a fresh record (active mode)")
     create_json: dict[str, Any] = Field(default_factory=lambda: {"title": "probe test record", "body": "probe"})
     created_id_at: str = "id"
     write: bool = Field(default=False, description="opt in to idor.cross-account-write on records made by `create`")
     write_methods: tuple[str, ...] = ("PATCH", "DELETE")
     write_json: dict[str, Any] = Field(default_factory=lambda: {"title": "probe cross-account write"})
+    headers: dict[str, str] = Field(default_factory=dict, description="sent with every request for these records")
 
     @field_validator("path")
     @classmethod
@@ -100,6 +107,10 @@ class ResourceSettings(Section):
     def _ids_for_template(self) -> ResourceSettings:
         if "{id}" in self.path and not (self.ids or self.list_request or self.create):
             raise ValueError(f"{self.path} has {{id}}: give ids, a list request, or a create request")
+        if self.owner_field and not self.list_request:
+            raise ValueError("owner_field picks the owner's rows out of a list: give list = 'GET ...' too")
+        if self.owner in self.shared_with:
+            raise ValueError(f"shared_with names the owner {self.owner!r}: list the other accounts that may read")
         return self
 
     @property
@@ -212,6 +223,42 @@ def missing_id(known: Sequence[str]) -> str:
     return "probe-missing-" + secrets.token_hex(6)
 
 
+# --- whose rows a list holds -----------------------------------------------------------------------
+
+# Top-level keys of an account's control answer (its whoami) that name the account in other records.
+IDENTITY_KEYS = ("id", "user_id", "uuid", "pk", "username", "email", "login", "sub")
+
+
+def identity(username: str | None, control_answer: Response | None) -> frozenset[str]:
+    """The values an owner field holds for this account: its username, and its id, username or e-mail as its own
+    control answer (`GET /api/me`) shows them."""
+    values = {username} if username else set()
+    doc = control_answer.json() if control_answer is not None else None
+    if isinstance(doc, dict):
+        values |= {str(doc[k]) for k in IDENTITY_KEYS if isinstance(doc.get(k), (str, int)) and str(doc[k]).strip()}
+    return frozenset(values)
+
+
+Row = tuple[str, Any]  # (id, the list item that holds it)
+
+
+def list_rows(document: Any, ids_at: str) -> list[Row]:
+    """The ids at `ids_at`, each with the item it was found in: `data.items[*].id` → each of data.items."""
+    items_at, _, id_at = ids_at.rpartition(".")
+    items = json_path(document, items_at) if items_at else [document]
+    return [(str(v), item) for item in items for v in json_path(item, id_at) if isinstance(v, (str, int))]
+
+
+def owned_rows(rows: Sequence[Row], owner_field: str, who: frozenset[str]) -> list[Row]:
+    """The rows whose owner field (`user`, `owner.id`; a nested object counts by any of its values) names the account."""
+    return [(rid, item) for rid, item in rows if {value for _, value in leaves(json_path(item, owner_field))} & who]
+
+
+def rows_view(response: Response, rows: Sequence[Row]) -> Response:
+    """The list answer cut down to the given rows: an account's own data when its list holds everyone's."""
+    return replace(response, body=json.dumps([item for _, item in rows]).encode())
+
+
 # --- the matrix -------------------------------------------------------------------------------------
 #
 # The matrix streams: resources are taken one *unit* at a time (the resources that share a request: the
@@ -274,6 +321,7 @@ class Tested:
     resource: ResourceSettings
     problem: str | None = None  # an error: the resource could not be prepared or reached
     unusable: str | None = None  # a skip: nothing to test (no ids, owner cannot read them)
+    notes: tuple[str, ...] = ()  # what the owner's list held that was not counted as the owner's
     records: int = 0
     integer_ids: bool = False
     walk: bool = True  # False for routes found in the OpenAPI document: their ids were guessed
@@ -315,6 +363,7 @@ class Prepared:
     walked_with: str | None = None
     problem: str | None = None
     unusable: str | None = None
+    notes: list[str] = field(default_factory=list)
     across: list[Key] = field(default_factory=list)
     anonymous: list[Key] = field(default_factory=list)
     walked: list[Key] = field(default_factory=list)
@@ -322,8 +371,9 @@ class Prepared:
 
     def tested(self) -> Tested:
         if self.problem or self.unusable:
-            return Tested(self.resource, problem=self.problem, unusable=self.unusable)
-        return Tested(self.resource, records=len(self.records), integer_ids=any(map(is_integer_id, self.owner_ids)),
+            return Tested(self.resource, problem=self.problem, unusable=self.unusable, notes=tuple(self.notes))
+        return Tested(self.resource, notes=tuple(self.notes), records=len(self.records),
+                      integer_ids=any(map(is_integer_id, self.owner_ids)),
                       walk=self.walk, walked_with=self.walked_with,
                       across=Tally.of([self.outcomes[k] for k in self.across]),
                       anonymous=Tally.of([self.outcomes[k] for k in self.anonymous]),
@@ -335,14 +385,22 @@ class Matrix:
     tested: tuple[Tested, ...]
     login_errors: dict[str, str]
     no_control: tuple[str, ...]
+    # Accounts left out because their control request answers without credentials too: it could not tell a
+    # lost session, so their refusals would prove nothing.
+    set_aside: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def unavailable(self) -> dict[str, str]:
+        return {**self.login_errors, **self.set_aside}
 
 
-async def request_as(ctx: CheckContext, actor: str | None, path: str, method: str = "GET") -> Response:
+async def request_as(ctx: CheckContext, actor: str | None, path: str, method: str = "GET",
+                     headers: Mapping[str, str] | None = None) -> Response:
     # The matrix is idor's pass even when an auth check happens to start it: count it there.
     http = ctx.http.for_family("idor")
     if actor is None:
-        return await http.request(method, path, follow_redirects=False)
-    return await ctx.accounts.request(http, actor, method, path, follow_redirects=False)
+        return await http.request(method, path, headers=headers, follow_redirects=False)
+    return await ctx.accounts.request(http, actor, method, path, headers=headers, follow_redirects=False)
 
 
 def units(resources: Sequence[ResourceSettings]) -> list[list[ResourceSettings]]:
@@ -369,7 +427,21 @@ def units(resources: Sequence[ResourceSettings]) -> list[list[ResourceSettings]]
     return list(grouped.values())
 
 
-async def _prepare(ctx: CheckContext, resource: ResourceSettings, login_errors: dict[str, str],
+@dataclass(frozen=True)
+class Accountable:
+    """Who may take part in the matrix, settled before it starts: accounts that failed to log in (errors),
+    accounts set aside for a control that answers anyone (skips), and what names each account in an owner field."""
+
+    login_errors: Mapping[str, str]
+    set_aside: Mapping[str, str]
+    identities: Mapping[str, frozenset[str]]
+
+    @property
+    def unavailable(self) -> dict[str, str]:
+        return {**self.login_errors, **self.set_aside}
+
+
+async def _prepare(ctx: CheckContext, resource: ResourceSettings, who: Accountable,
                    baselines: dict[str, Response], lists: dict[str, Response]) -> Prepared:
     # Each account's control answer (its whoami, its own list) is its own data: never a leak when seen again.
     prepared = Prepared(resource, own_views={n: [r] for n, r in baselines.items() if n != resource.owner})
@@ -377,8 +449,11 @@ async def _prepare(ctx: CheckContext, resource: ResourceSettings, login_errors: 
     if owner not in ctx.accounts.names:
         prepared.problem = f"owner {owner!r} is not an [accounts.{owner}] entry"
         return prepared
-    if owner in login_errors:
-        prepared.problem = login_errors[owner]
+    if owner in who.login_errors:
+        prepared.problem = who.login_errors[owner]
+        return prepared
+    if owner in who.set_aside:
+        prepared.unusable = who.set_aside[owner]
         return prepared
     if resource.role and ctx.accounts.role(owner) != resource.role:
         prepared.problem = f"owner {owner!r} must have role = {resource.role!r} to show what the route holds"
@@ -387,23 +462,14 @@ async def _prepare(ctx: CheckContext, resource: ResourceSettings, login_errors: 
     async def listed(actor: str, method: str, path: str) -> Response:
         key = f"{actor} {method} {path}"
         if key not in lists:
-            lists[key] = await request_as(ctx, actor, path, method)
+            lists[key] = await request_as(ctx, actor, path, method, resource.headers)
         return lists[key]
 
     ids = [str(i) for i in resource.ids]
     if resource.list_request:
-        method, path = parse_request_line(resource.list_request)
-        mine = await listed(owner, method, path)
-        if not 200 <= mine.status < 300 or mine.json() is None:
-            prepared.problem = f"{owner}'s own list {method} {path} answered {mine.status} without JSON"
+        ids += await _owner_ids(ctx, prepared, who, listed)
+        if prepared.unusable or prepared.problem:
             return prepared
-        ids += [str(v) for v in json_path(mine.json(), resource.ids_at) if isinstance(v, (str, int))]
-        for other in (n for n in ctx.accounts.names if n != owner and n not in login_errors):
-            theirs = await listed(other, method, path)
-            if 200 <= theirs.status < 300:
-                prepared.own_views.setdefault(other, []).append(theirs)
-                prepared.own_ids[other] = [str(v) for v in json_path(theirs.json(), resource.ids_at)
-                                           if isinstance(v, (str, int))]
     prepared.owner_ids = list(dict.fromkeys(ids))
     if resource.templated and not prepared.owner_ids:
         prepared.unusable = f"no ids for {owner}: the list found none at {resource.ids_at}" if resource.list_request \
@@ -411,7 +477,7 @@ async def _prepare(ctx: CheckContext, resource: ResourceSettings, login_errors: 
         return prepared
     refused: list[str] = []
     for record_id in (prepared.owner_ids[:MAX_IDS] if resource.templated else [None]):
-        view = await request_as(ctx, owner, resource.at(record_id))
+        view = await request_as(ctx, owner, resource.at(record_id), headers=resource.headers)
         if 200 <= view.status < 300:
             prepared.records.append(Record(resource, record_id, view))
         else:
@@ -419,10 +485,61 @@ async def _prepare(ctx: CheckContext, resource: ResourceSettings, login_errors: 
     if not prepared.records:
         prepared.unusable = f"{owner} cannot read its own records ({'; '.join(refused)})"
         return prepared
-    walker = next(iter(others_of(ctx, owner, login_errors)), None)
+    walker = next(iter(readers(ctx, resource, who.unavailable)), None)
     if resource.templated and walker is not None:
-        prepared.generic = await request_as(ctx, walker, resource.at(missing_id(prepared.owner_ids)))
+        prepared.generic = await request_as(ctx, walker, resource.at(missing_id(prepared.owner_ids)),
+                                            headers=resource.headers)
     return prepared
+
+
+async def _owner_ids(ctx: CheckContext, prepared: Prepared, who: Accountable,
+                     listed: Callable[[str, str, str], Awaitable[Response]]) -> list[str]:
+    """The owner's ids from its own list, and each other account's own rows of the same list (its own data, and
+    the ids its walk leaves out). A row is the owner's when its owner field names the owner (`owner_field`), else
+    when no account that could leak it lists it too: a list that holds others' rows never makes them the owner's."""
+    resource, owner = prepared.resource, prepared.resource.owner
+    line = resource.list_request or ""
+    method, path = parse_request_line(line)
+    mine = await listed(owner, method, path)
+    if not 200 <= mine.status < 300 or mine.json() is None:
+        prepared.problem = f"{owner}'s own list {method} {path} answered {mine.status} without JSON"
+        return []
+    rows = list_rows(mine.json(), resource.ids_at)
+    field_ = resource.owner_field
+    if field_:
+        own = owned_rows(rows, field_, who.identities.get(owner, frozenset()))
+        if len(own) < len(rows):
+            prepared.notes.append(f"{owner}'s list {line} holds {len(rows) - len(own)} of {len(rows)} rows whose "
+                                  f"{field_} is not {owner}'s: not counted as {owner}'s")
+        rows = own
+    for other in others_of(ctx, owner, who.unavailable):
+        theirs = await listed(other, method, path)
+        if 200 <= theirs.status < 300:
+            their_rows = list_rows(theirs.json(), resource.ids_at)
+            if field_:
+                their_rows = owned_rows(their_rows, field_, who.identities.get(other, frozenset()))
+                theirs = rows_view(theirs, their_rows)
+            prepared.own_views.setdefault(other, []).append(theirs)
+            prepared.own_ids[other] = [rid for rid, _ in their_rows]
+    ids = [rid for rid, _ in rows]
+    if not field_:
+        # Without an owner field, a row that an account which could leak it lists as well is not provably the
+        # owner's (privileged and shared_with accounts see the owner's rows by design).
+        also = {rid for reader in readers(ctx, resource, who.unavailable) for rid in prepared.own_ids.get(reader, [])}
+        theirs_too = [rid for rid in ids if rid in also]
+        if theirs_too and len(theirs_too) == len(ids):
+            prepared.unusable = (f"{owner}'s list {line} holds the same rows as another account's ({len(ids)} of "
+                                 f"{len(ids)}): whose records they are cannot be told; set owner_field (e.g. "
+                                 f"owner_field = \"user_id\") to pick {owner}'s rows by their owner field")
+            return []
+        if theirs_too:
+            prepared.notes.append(f"{owner}'s list {line} also holds {len(theirs_too)} rows that another account "
+                                  f"lists as its own: not counted as {owner}'s")
+            ids = [rid for rid in ids if rid not in also]
+    if field_ and not ids:
+        names = ", ".join(sorted(who.identities.get(owner, frozenset()))) or "nothing known"
+        prepared.unusable = f"no row of {owner}'s list {line} has {field_} = one of {owner}'s names ({names})"
+    return ids
 
 
 @dataclass
@@ -470,8 +587,29 @@ async def _harvest(ctx: CheckContext, owner: str, baselines: dict[str, Response]
     return harvest
 
 
-def others_of(ctx: CheckContext, owner: str, login_errors: dict[str, str]) -> list[str]:
-    return [n for n in ctx.accounts.names if n != owner and n not in login_errors]
+def others_of(ctx: CheckContext, owner: str, unavailable: Mapping[str, str]) -> list[str]:
+    return [n for n in ctx.accounts.names if n != owner and n not in unavailable]
+
+
+def readers(ctx: CheckContext, resource: ResourceSettings, unavailable: Mapping[str, str]) -> list[str]:
+    """The other accounts whose reading the resource's records would be a leak. Not the accounts it is shared
+    with; for a role resource, not the accounts with the role; otherwise not the privileged accounts (any role but
+    the default: an admin reads every user by design, and is auth.missing-role-check's reference instead)."""
+    others = [a for a in others_of(ctx, resource.owner, unavailable) if a not in resource.shared_with]
+    if resource.role:
+        return [a for a in others if ctx.accounts.role(a) != resource.role]
+    return [a for a in others if not ctx.accounts.privileged(a)]
+
+
+def by_design(ctx: CheckContext, resource: ResourceSettings, unavailable: Mapping[str, str]) -> str:
+    """Which accounts were not asked, because their reads are by design; '' when none."""
+    others = others_of(ctx, resource.owner, unavailable)
+    shared = [a for a in others if a in resource.shared_with]
+    privileged = [f"{a} (role {ctx.accounts.role(a)!r})" for a in others if a not in shared and (
+        ctx.accounts.role(a) == resource.role if resource.role else ctx.accounts.privileged(a))]
+    parts = ([f"{', '.join(privileged)} privileged"] if privileged else []) + (
+        [f"{', '.join(shared)} in shared_with"] if shared else [])
+    return f" Not asked, their reads are by design: {'; '.join(parts)}." if parts else ""
 
 
 def walk_ids(prepared: Prepared, walker: str) -> list[str]:
@@ -484,7 +622,7 @@ def walk_ids(prepared: Prepared, walker: str) -> list[str]:
     return [str(i) for i in sorted(window) if str(i) not in mine][:MAX_WALK]
 
 
-def plan(ctx: CheckContext, unit: list[Prepared], login_errors: dict[str, str]) -> dict[Key, list[tuple[Prepared, Target]]]:
+def plan(ctx: CheckContext, unit: list[Prepared], unavailable: Mapping[str, str]) -> dict[Key, list[tuple[Prepared, Target]]]:
     """Every request of a unit once (cross-account and no-credential requests first, then the walks), with what
     each resource that planned it judges it against. An id space is walked once: a resource whose ids come from
     the same list as an earlier one's (same owner, same list request, same place in it) names that walk instead.
@@ -498,9 +636,7 @@ def plan(ctx: CheckContext, unit: list[Prepared], login_errors: dict[str, str]) 
 
     ready = [p for p in unit if not (p.problem or p.unusable)]
     for p in ready:
-        actors = others_of(ctx, p.resource.owner, login_errors)
-        if p.resource.role:
-            actors = [a for a in actors if ctx.accounts.role(a) != p.resource.role]
+        actors = readers(ctx, p.resource, unavailable)
         for record in p.records:
             for actor in actors:
                 add(p, p.across, (actor, record.path), record)
@@ -509,7 +645,7 @@ def plan(ctx: CheckContext, unit: list[Prepared], login_errors: dict[str, str]) 
     walks: dict[tuple[str, str, str], str] = {}
     for p in ready:
         resource = p.resource
-        walker = next(iter(others_of(ctx, resource.owner, login_errors)), None)
+        walker = next(iter(readers(ctx, resource, unavailable)), None)
         if resource.role or not resource.templated or not p.walk or walker is None:
             continue
         source = (resource.owner, resource.list_request, resource.ids_at) if resource.list_request else None
@@ -605,7 +741,7 @@ class Prober:
         if problem is None:
             async with self._gate:
                 try:
-                    response = await request_as(self.ctx, actor, path)
+                    response = await request_as(self.ctx, actor, path, headers=judges[0][0].resource.headers)
                 except (BudgetExhausted, DeadlineReached) as exc:
                     problem = self.stopped(exc)
                 except HttpError as exc:
@@ -646,16 +782,27 @@ async def build_matrix(ctx: CheckContext) -> Matrix:
             login_errors[name] = str(exc)
     controls: dict[str, str] = {}
     baselines: dict[str, Response] = {}
+    set_aside: dict[str, str] = {}
     for name in ctx.accounts.names:
         line = control_line(ctx, name)
         if name in login_errors or line is None:
             continue
         baseline = await _control(ctx, name, line)
-        if baseline is not None:
-            controls[name] = line
-            baselines[name] = baseline
-        else:
+        if baseline is None:
             login_errors[name] = f"account {name!r}: its control request {line} did not succeed before the matrix"
+            continue
+        baselines[name] = baseline
+        # A control must be refused without credentials, or it cannot tell a working session from a lost one.
+        method, path = parse_request_line(line)
+        anyone = await request_as(ctx, None, path, method)
+        if not 200 <= anyone.status < 300:
+            controls[name] = line
+        elif ctx.accounts.settings(name).control:
+            set_aside[name] = (f"account {name!r} set aside: its control request {line} answers without credentials "
+                               f"too ({anyone.status}), so it cannot tell a lost session; set control to a request "
+                               f"only a logged-in {name} can make (e.g. 'GET /api/me')")
+    who = Accountable(login_errors, set_aside, {
+        n: identity(ctx.accounts.settings(n).username, baselines.get(n)) for n in ctx.accounts.names})
     prober = Prober(ctx, controls)
     harvest: Harvest | None = None
 
@@ -671,7 +818,7 @@ async def build_matrix(ctx: CheckContext) -> Matrix:
                 prepared.append(Prepared(resource, problem=prober.budget_gone))
                 continue
             try:
-                prepared.append(await _prepare(ctx, resource, login_errors, baselines, lists))
+                prepared.append(await _prepare(ctx, resource, who, baselines, lists))
             except (BudgetExhausted, DeadlineReached) as exc:
                 prepared.append(Prepared(resource, problem=prober.stopped(exc)))
             except HttpError as exc:
@@ -690,7 +837,7 @@ async def build_matrix(ctx: CheckContext) -> Matrix:
             if harvest is not None and not guessed and p.resource.owner == harvest.owner:
                 for record in p.records:
                     harvest.add(record.owner_view)
-        await prober.submit(prepared, plan(ctx, prepared, login_errors))
+        await prober.submit(prepared, plan(ctx, prepared, who.unavailable))
         return len(ready)
 
     resources = ctx.sections(ResourceSettings)
@@ -704,8 +851,8 @@ async def build_matrix(ctx: CheckContext) -> Matrix:
                 found += await run([ResourceSettings(path=path, owner=guesses.owner, ids=tuple(ids),
                                                      name=f"{path} (from the OpenAPI document)")], guessed=True)
     tested = await prober.finish()
-    no_control = tuple(n for n in ctx.accounts.names if n not in controls and n not in login_errors)
-    return Matrix(tuple(tested), login_errors, no_control)
+    no_control = tuple(n for n in ctx.accounts.names if n not in controls and n not in who.unavailable)
+    return Matrix(tuple(tested), login_errors, no_control, set_aside)
 
 
 MATRIX: MemoKey[Matrix] = MemoKey("idor:matrix")
@@ -748,7 +895,7 @@ def unsure(ctx: CheckContext, location: str, label: str, tally: Tally) -> Result
 
 
 def login_note(m: Matrix) -> str:
-    parts = [*(m.login_errors.values())]
+    parts = [*(m.login_errors.values()), *(m.set_aside.values())]
     if m.no_control:
         parts.append(f"no control request for {', '.join(m.no_control)} (set control = 'GET /api/me'): "
                      "a lost session would go unnoticed")

@@ -14,8 +14,8 @@ import secrets as random_tokens
 from collections.abc import Callable
 from typing import Any
 
-from probe.checks.env.rules import is_plain_value
-from probe.checks.secrets.bundle import bundle, credentials, excerpt
+from probe.checks.env.rules import SECRET_NAME, url_password
+from probe.checks.secrets.bundle import SourceMap, bundle, credentials, excerpt
 from probe.checks.secrets.formats import KeyClass, find_in_text
 from probe.context import CheckContext
 from probe.http import HttpError, Response
@@ -30,6 +30,8 @@ FAMILY = Family(
 
 OWASP_SECRETS = "https://cheatsheetseries.owasp.org/cheatsheets/Secrets_Management_Cheat_Sheet.html"
 EXPOSED_READ_BYTES = 65_536
+# Served source maps named in a finding's detail; the evidence lists them all.
+MAX_MAPS_SHOWN = 3
 _ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$")
 
 
@@ -107,25 +109,34 @@ async def source_map(ctx: CheckContext) -> list[Result]:
     unread = collected.unread_error(ctx)
     if not collected.scripts:
         return [unread or ctx.skip(ctx.location, "the page loads no same-origin scripts")]
-    results = []
-    for found in collected.maps:
-        evidence: dict[str, Any] = found.response.evidence(excerpt="") if found.response else {}
-        evidence.update({"script": found.script, "found_by": found.how, "sources": found.sources,
-                         "sources_content": found.has_content})
-        results.append(ctx.fail(
-            found.url,
-            f"Source map for {found.script} is served ({found.sources} source files"
-            f"{', with their full text' if found.has_content else ''}; found by {found.how}).",
-            kind="inline" if found.how == "inline" else "served",
-            evidence=evidence,
-        ))
-    if results:
-        return results
+    if collected.maps:
+        return [_maps_served(ctx, collected.maps)]
     if unread:
         return [unread]
     if collected.unchecked:
         return [ctx.error(ctx.location, f"could not request {len(collected.unchecked)} source map(s): {collected.unchecked[0]}")]
     return [ctx.passed(ctx.location, f"No source maps served for {collected.scripts} script(s).")]
+
+
+def _maps_served(ctx: CheckContext, maps: tuple[SourceMap, ...]) -> Result:
+    """One failure for every served map: they all come from one build setting, and one fix removes them all."""
+    first = maps[0]
+    shown = "; ".join(f"{m.url} ({m.sources} source files{', with their full text' if m.has_content else ''}, "
+                      f"found by {m.how})" for m in maps[:MAX_MAPS_SHOWN])
+    more = f" and {len(maps) - MAX_MAPS_SHOWN} more" if len(maps) > MAX_MAPS_SHOWN else ""
+    evidence: dict[str, Any] = first.response.evidence(excerpt="") if first.response else {}
+    evidence.update({
+        "count": len(maps),
+        "maps": [{"url": m.url, "script": m.script, "found_by": m.how, "sources": m.sources, "sources_content": m.has_content}
+                 for m in maps],
+        "sources_content": any(m.has_content for m in maps),
+    })
+    return ctx.fail(
+        ctx.location,
+        f"{len(maps)} source map(s) served, one build setting: {shown}{more}.",
+        kind="inline" if all(m.how == "inline" for m in maps) else "served",
+        evidence=evidence,
+    )
 
 
 Validator = Callable[[bytes, str], str | None]
@@ -245,10 +256,13 @@ def _safe_excerpt(path: str, text: str, ctx: CheckContext) -> str:
         for line in text.splitlines()[:12]:
             match = _ENV_LINE.match(line)
             if match:
-                value = match.group(2).strip().strip("'\"")
-                if not is_plain_value(value):
+                name, value = match.group(1), match.group(2).strip().strip("'\"")
+                # Every value is masked in this excerpt; only the secret ones are masked in the rest of the report
+                # (a served DB_HOST=127.0.0.1 must not blank the target's own address everywhere).
+                if SECRET_NAME.search(name) or find_in_text(value, use_detect_secrets=False):
                     ctx.redactor.add(value)
-                shown.append(f"{match.group(1)}={mask(value) if value else ''}")
+                ctx.redactor.add(url_password(value))
+                shown.append(f"{name}={mask(value) if value else ''}")
         return "\n".join(shown)
     if path.startswith("/.git/HEAD"):
         return text.strip()[:80]
@@ -281,6 +295,7 @@ async def exposed_file(ctx: CheckContext) -> list[Result]:
     if catch_all is not None and catch_all.status != 200:
         catch_all = None
     results: list[Result] = []
+    repository: list[tuple[str, str, Response]] = []  # (path, shape, response) of the served .git files
     checked = 0
     for path, severity, what, validator in EXPOSED_FILES:
         try:
@@ -294,12 +309,26 @@ async def exposed_file(ctx: CheckContext) -> list[Result]:
         shape = validator(response.body, response.text)
         if shape is None:
             continue
+        if path.startswith("/.git/"):
+            repository.append((path, shape, response))
+            continue
         results.append(ctx.fail(
             response.url,
             f"{path} is served: {what} ({shape}).",
             severity=severity,
             kind=path,
             evidence=response.evidence(excerpt=_safe_excerpt(path, response.text, ctx)),
+        ))
+    if repository:
+        # One served directory, one rule to deny it: its files are one finding, not one each.
+        path, _, first = repository[0]
+        results.append(ctx.fail(
+            first.url,
+            "/.git/ is served: the git repository (the source can be downloaded): "
+            + "; ".join(f"{p} ({shape})" for p, shape, _ in repository) + ".",
+            severity=Severity.HIGH,
+            kind="/.git/",
+            evidence={**first.evidence(excerpt=_safe_excerpt(path, first.text, ctx)), "files": [p for p, _, _ in repository]},
         ))
     if any(r.status.value == "fail" for r in results):
         return results

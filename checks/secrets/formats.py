@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from probe.checks.secrets.defaults import real_basic_auth
+
 
 class KeyClass(StrEnum):
     SERVER = "server"  # grants server-side access: must never reach a browser
@@ -85,6 +87,7 @@ DETECT_SECRETS_PLUGINS = (
     "SquareOAuthDetector", "StripeDetector", "TelegramBotTokenDetector", "TwilioKeyDetector",
 )
 DETECT_SECRETS = "https://github.com/Yelp/detect-secrets#currently-supported-plugins"
+BASIC_AUTH = "Basic Auth Credentials"  # BasicAuthDetector's secret_type
 # Splitting text here keeps tokens whole (none of these occur inside the formats above) and keeps lines
 # short: detect-secrets runs each regex over each line, and a minified bundle is one 2 MB line.
 _SPLIT = re.compile(r"[\n;,(){}\[\]<>\s]+")
@@ -148,6 +151,8 @@ def find_in_text(text: str, *, use_detect_secrets: bool = True) -> list[Found]:
         for value, kind in _detect_secrets(text):
             if value.startswith("eyJ") or any(value in known for known in found):
                 continue  # a JWT we could not classify is a session or ID token more often than a key
+            if kind == BASIC_AUTH and not real_basic_auth(text, value):
+                continue  # documentation's `https://username:password@www.example.com/`, not a credential
             found.setdefault(value, Found(value, f"{kind} (detect-secrets)", S, False, DETECT_SECRETS))
     return list(found.values())
 

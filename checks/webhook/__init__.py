@@ -5,6 +5,8 @@ configured `[[webhooks]]` target, at most five requests: a correctly signed cont
 secret is configured), an unsigned event, one signed with a random wrong secret, a signed event whose
 body is changed afterwards, and a signed event with an hour-old timestamp. The control must be
 accepted, or the ids that depend on it report `error`: a route that refuses everything proves nothing.
+For the same reason a refusal without an accepted control (no secret configured, or a receiver found by
+discovery) is `skip`, never `pass`.
 
 Without configuration, the pass looks for common webhook routes with one unsigned POST each (plus one
 POST per path prefix to a route that cannot exist, so a catch-all or a global 401 is not mistaken for a
@@ -39,7 +41,7 @@ from probe.config import Section
 from probe.context import CheckContext, MemoKey
 from probe.guards import Skip
 from probe.http import HttpError, Response
-from probe.model import Confidence, Result, Severity
+from probe.model import Result, Severity
 from probe.registry import Family, check
 
 FAMILY = Family(
@@ -343,9 +345,11 @@ def _judge(ctx: CheckContext, target: Probed, outcome: Outcome, *, accepted: str
     detail = refused.replace("{status}", str(status))
     if target.control_ok:
         return ctx.passed(target.url, detail + " A correctly signed control event was accepted.")
-    why = "found by discovery" if not target.configured else "no secret configured"
-    return ctx.passed(target.url, f"{detail} ({why}: no signed control event confirmed that the route accepts "
-                                  "genuine events)", confidence=Confidence.MEDIUM)
+    # A route that refuses everything (a global 401, a broken receiver) refuses forged events too: without an
+    # accepted control the refusal proves nothing, so it is not a pass.
+    return ctx.skip(target.url, f"not tested: {detail[0].lower()}{detail[1:].rstrip('.')}, but no correctly signed "
+                                f"control event showed that the route accepts genuine ones; {_secret_needed(target)}",
+                    evidence=outcome.evidence())
 
 
 @check(

@@ -23,7 +23,7 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def render(report: Report) -> str:
-    xml = JUnitXml(name=_xml(f"probe {report.target}"))
+    xml = JUnitXml(name=xml_text(f"probe {report.target}"))
     for family in _families(report):
         suite = TestSuite(f"probe.{family}")
         suite.timestamp = iso_utc(report.started)
@@ -32,7 +32,7 @@ def render(report: Report) -> str:
             key=lambda r: (r.check, r.location, r.kind, r.status.value, r.fingerprint),
         )
         for result in results:
-            suite.add_testcase(_case(result))
+            suite.add_testcase(testcase(result))
         xml.add_testsuite(suite)
     xml.update_statistics()  # type: ignore[no-untyped-call]  # junitparser leaves it unannotated
     xml.time = round(max(report.duration_s, 0.0), 3)
@@ -48,20 +48,20 @@ def _families(report: Report) -> list[str]:
     return [f for f in FAMILIES if f in present] + sorted(present - set(FAMILIES))
 
 
-def _case(result: Result) -> TestCase:
-    case = TestCase(name=_xml(result.location), classname=result.check, time=0)
+def testcase(result: Result) -> TestCase:
+    case = TestCase(name=xml_text(result.location), classname=result.check, time=0)
     if result.suppressed:
         skipped = Skipped(message=f"{SUPPRESSED}: {result.suppression}" if result.suppression else SUPPRESSED)
-        skipped.text = _xml(result.detail or result.title)
+        skipped.text = xml_text(result.detail or result.title)
         case.result = [skipped]
     elif result.status is Status.FAIL:
-        failure = Failure(message=_xml(result.detail or result.title), type_=result.severity.value)
-        failure.text = _xml(_failure_text(result))
+        failure = Failure(message=xml_text(result.detail or result.title), type_=result.severity.value)
+        failure.text = xml_text(_failure_text(result))
         case.result = [failure]
     elif result.status is Status.SKIP:
-        case.result = [Skipped(message=_xml(result.detail or "skipped"))]
+        case.result = [Skipped(message=xml_text(result.detail or "skipped"))]
     elif result.status is Status.ERROR:
-        case.result = [Error(message=_xml(result.detail or "error"))]
+        case.result = [Error(message=xml_text(result.detail or "error"))]
     return case
 
 
@@ -77,5 +77,5 @@ def _failure_text(result: Result) -> str:
     return "\n\n".join(parts)
 
 
-def _xml(text: str) -> str:
+def xml_text(text: str) -> str:
     return _NOT_XML.sub("\ufffd", text)

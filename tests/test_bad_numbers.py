@@ -1,0 +1,95 @@
+"""input.server-error's bad numbers against a real FastAPI API whose `GET /api/v1/items/?skip=&limit=` (behind a
+log-in) is known from its own OpenAPI document: numbers passed straight to SQLite (vulnerable: a value beyond 64
+bits is an OverflowError, a 500) or bounded with `Query(ge=0, le=100)` (hardened: a 422)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from fixtures.api.fastapi_app import TOKEN, create_app
+from fixtures.serve import serve_asgi
+from probe.checks.debug.triggers import (
+    BAD_NUMBERS,
+    MAX_NUMBER_PARAMS,
+    PATH_BAD_NUMBERS,
+    number_triggers,
+    observed_route,
+)
+from probe.http import ScopedHttp
+from probe.model import Report
+from tests.helpers import expect, scan
+
+CHECK = "input.server-error"
+SIGNED_IN = {"accounts": {"alice": {"bearer": TOKEN}}, "debug": {"account": "alice"}}
+
+
+@dataclass(frozen=True)
+class Run:
+    report: Report
+    hits: Counter[str]
+
+
+def _run(mode: str, **config: object) -> Run:
+    app = create_app(mode)
+    with serve_asgi(app) as url:
+        report = scan(url, only=[CHECK], rate=200, **config)
+    return Run(report, app.state.hits)
+
+
+@pytest.fixture(scope="module")
+def vulnerable() -> Iterator[Run]:
+    yield _run("vulnerable", **SIGNED_IN)
+
+
+@pytest.fixture(scope="module")
+def hardened() -> Iterator[Run]:
+    yield _run("hardened", **SIGNED_IN)
+
+
+def test_a_number_beyond_64_bits_crashes_the_unbounded_route(vulnerable: Run) -> None:
+    [found] = expect(vulnerable.report, "input.server-error", "fail")
+    assert found.kind == "bad-number"
+    assert found.detail.startswith("GET /api/v1/items/ crashed with 500 on: skip=99999999999999999999 (beyond 64 bits)")
+    assert "limit=99999999999999999999" in found.detail
+    request = found.evidence["request"]
+    assert request["method"] == "GET"
+    assert request["url"].endswith("/api/v1/items/?skip=99999999999999999999")
+    assert found.evidence["response"]["status"] == 500
+
+
+def test_bounded_parameters_pass(hardened: Run) -> None:
+    [passed] = expect(hardened.report, "input.server-error", "pass")
+    assert "bad-input requests were answered without a server error" in passed.detail
+
+
+def test_observed_query_and_template_parameters_get_bad_numbers() -> None:
+    route = observed_route("/api/notes/{note_id}?q=x&page=2")
+    assert route is not None
+    assert [(p.name, p.location) for p in route.numeric] == [("page", "query"), ("note_id", "path")]
+    triggers = number_triggers(ScopedHttp(None, "debug", "http://app.test"), route, None)
+    assert len(triggers) == len(BAD_NUMBERS) + len(PATH_BAD_NUMBERS)
+    assert [t.url for t in triggers[:2]] == ["http://app.test/api/notes/1?q=x&page=-1", "http://app.test/api/notes/1?q=x&page=0"]
+    assert triggers[-1].url == "http://app.test/api/notes/99999999999999999999?q=x&page=2"
+    assert {t.method for t in triggers} == {"GET"}
+    assert observed_route("/api/notes/search?q=x") is None
+
+
+def test_bad_numbers_are_bounded_and_never_touch_actions(vulnerable: Run, hardened: Run) -> None:
+    # The document's one route with numbers: its two numeric parameters, each sent every bad number once.
+    assert vulnerable.hits["/api/v1/items/"] == hardened.hits["/api/v1/items/"] == MAX_NUMBER_PARAMS * len(BAD_NUMBERS)
+    assert vulnerable.hits["/createdb"] == 0 and hardened.hits["/createdb"] == 0
+
+
+def test_without_the_account_the_pass_says_the_numbers_were_not_tested() -> None:
+    run = _run("vulnerable")
+    [passed] = expect(run.report, "input.server-error", "pass")
+    assert "refused for want of a log-in, so not tested, at /api/v1/items/: set [debug] account" in passed.detail
+
+
+def test_a_signed_in_pass_names_no_untested_route(hardened: Run) -> None:
+    [passed] = expect(hardened.report, "input.server-error", "pass")
+    assert "not tested" not in passed.detail
