@@ -6,8 +6,12 @@ a third front end ships a secret key."""
 from __future__ import annotations
 
 import contextlib
+import json
+import shutil
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -52,7 +56,8 @@ def supabase() -> Iterator[Project]:
             postgres.create_twin(db, name)
             app = SupabaseApi(db, name, keys)
             api = stack.enter_context(serve_wsgi(app))
-            kinds = {"publishable": keys.publishable, "legacy": keys.legacy("anon"), "secret": keys.secret}
+            kinds = {"publishable": keys.publishable, "legacy": keys.legacy("anon"), "secret": keys.secret,
+                     "service_role": keys.legacy("service_role")}
             sites = {kind: stack.enter_context(serve_wsgi(Site(api, key))) for kind, key in kinds.items()}
             if name == "vulnerable":
                 hosted_app = SupabaseApi(db, name, keys, root_for_secret_keys_only=True)
@@ -60,6 +65,11 @@ def supabase() -> Iterator[Project]:
                 twins["hosted"] = Twin("hosted", hosted, hosted_app, {"publishable": stack.enter_context(
                     serve_wsgi(Site(hosted, keys.publishable)))})
             twins[name] = Twin(name, api, app, sites)
+        postgres.create_twin(db, "undeletable", postgres.UNDELETABLE)
+        stuck = SupabaseApi(db, "undeletable", keys)
+        stuck_api = stack.enter_context(serve_wsgi(stuck))
+        twins["undeletable"] = Twin("undeletable", stuck_api, stuck,
+                                    {"publishable": stack.enter_context(serve_wsgi(Site(stuck_api, keys.publishable)))})
         yield Project(db, keys, twins)
 
 
@@ -126,18 +136,26 @@ def test_project_out_of_scope_is_never_contacted(supabase: Project) -> None:
     assert twin.app.stats.requests == before
 
 
-def test_no_config_skips_every_check(demo_vulnerable: Any) -> None:
-    report = scan(demo_vulnerable.url, only=["baas"])
-    assert report.results and all(r.status is Status.SKIP for r in report.results)
-    assert any("no Supabase client config" in r.detail for r in report.results)
+def test_no_config_skips_every_check() -> None:
+    with serve_wsgi(Site("", "")) as plain:
+        report = scan(plain, only=["baas"], baas={"accounts": ["alice", "bob"], "tables": ["notes"], "marker": {"t": "x"}},
+                      accounts=ACCOUNTS, mode="active")
+    assert len(report.results) == 6 and all(r.status is Status.SKIP for r in report.results)
+    assert {r.detail.split(" (")[0] for r in report.results} == {
+        "no Supabase client config", "no Firebase web config"}
 
 
-def test_secret_key_in_bundle_is_critical_and_not_a_baas_finding(supabase: Project) -> None:
+@pytest.mark.parametrize(("kind", "name"), [("secret", "Supabase secret key"),
+                                            ("service_role", "Supabase service_role key (bypasses row-level security)")])
+def test_server_key_in_bundle_is_critical_and_not_a_baas_finding(supabase: Project, kind: str, name: str) -> None:
     twin = supabase.twins["hardened"]
-    report = run(twin, "secret", only=("secrets.in-bundle", "baas"))
+    before = twin.app.stats.requests
+    report = run(twin, kind, only=("secrets.in-bundle", "baas"))
     critical = expect(report, "secrets.in-bundle", "fail")
-    assert [(r.severity.value, r.evidence["found"]) for r in critical] == [("critical", "Supabase secret key")]
-    assert all(r.status is Status.SKIP for r in results_for(report, "baas.supabase-anon-read"))
+    assert [(r.severity.value, r.evidence["found"]) for r in critical] == [("critical", name)]
+    skipped = results_for(report, "baas.supabase-anon-read")
+    assert [r.status for r in skipped] == [Status.SKIP] and "reported by secrets.in-bundle" in skipped[0].detail
+    assert twin.app.stats.requests == before, "a server key is never used to read the project"
 
 
 @pytest.mark.parametrize("kind", ["publishable", "legacy"])
@@ -186,6 +204,21 @@ def test_writes_and_the_database_is_left_as_it_was(supabase: Project, kind: str)
     for result in (*failed, *passed):
         assert result.evidence["cleanup"].startswith("deleted the"), result.evidence["cleanup"]
     assert {name: postgres.snapshot(supabase.db, name) for name in postgres.TWINS} == before
+
+
+def test_a_row_that_cannot_be_deleted_is_named(supabase: Project) -> None:
+    """The owner may insert but not delete: the clean-up says which rows were left where, and the test removes them."""
+    twin = supabase.twins["undeletable"]
+    before = postgres.snapshot(supabase.db, "undeletable")
+    report = cross(twin, mode="active", marker={"title": "probe marker"})
+    passed = expect(report, "baas.supabase-write", "pass")
+    cleanup = passed[0].evidence["cleanup"]
+    marker = passed[0].evidence["marker_row"]["id"]
+    assert cleanup == (f"left 1 row(s) in {twin.api}/rest/v1/notes with id in ({marker}) (DELETE as alice answered 200, "
+                       "0 deleted): remove them by hand")
+    assert cleanup in passed[0].detail
+    assert postgres.remove_marker_rows(supabase.db, "undeletable", [marker]) == 1
+    assert postgres.snapshot(supabase.db, "undeletable") == before
 
 
 def test_write_check_is_active_only(supabase: Project) -> None:
@@ -240,3 +273,30 @@ def test_firebase_out_of_scope_is_never_contacted(firebase: dict[str, tuple[str,
     assert [r.status for r in report.results] == [Status.SKIP]
     assert report.results[0].detail.endswith(f"add {_hostport(api)} to scope to test it")
     assert fake.requests == before
+
+
+NODE_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "node"
+
+
+@pytest.mark.parametrize("kind", ["publishable", "legacy"])
+def test_supabase_js_speaks_to_the_fixture(supabase: Project, kind: str) -> None:
+    """The real client library signs in, counts, selects, inserts and deletes against the hardened twin: the fixture's
+    answers have the shapes supabase-js expects, and the decisions are PostgreSQL's."""
+    if not (NODE_DIR / "node_modules" / "@supabase" / "supabase-js").is_dir() or shutil.which("node") is None:
+        pytest.skip("node and fixtures/node's npm packages are not installed (make setup)")
+    twin = supabase.twins["hardened"]
+    key = supabase.keys.publishable if kind == "publishable" else supabase.keys.legacy("anon")
+    before = postgres.snapshot(supabase.db, "hardened")
+    ran = subprocess.run(["node", "supabase-client.mjs", twin.api, key, "alice@example.test", postgres.PASSWORD],
+                         cwd=NODE_DIR, capture_output=True, text=True, timeout=60, check=False)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    got = json.loads(ran.stdout)
+    assert got == {
+        "anon": {"count": 0, "error": None, "status": 200},
+        "signIn": {"user": "alice@example.test", "error": None},
+        "select": {"titles": ["alice diary", "alice todo"], "count": 2, "error": None},
+        "insert": {"rows": 1, "status": 201, "error": None},
+        "delete": {"rows": 1, "error": None},
+        "anonInsert": {"status": 401, "code": "42501"},
+    }
+    assert postgres.snapshot(supabase.db, "hardened") == before

@@ -29,7 +29,7 @@ from probe.checks.baas.postgrest import (
     write,
 )
 from probe.config import Section
-from probe.context import CheckContext
+from probe.context import CheckContext, MemoKey
 from probe.guards import Guard, Skip, Unavailable, needs
 from probe.http import HttpError, Response
 from probe.model import Result, Severity
@@ -160,7 +160,15 @@ def _judge_anon(ctx: CheckContext, sb: SupabaseConfig, read: Read, columns: list
 # --- two accounts: each reads only their own rows ------------------------------------------------------------
 
 
+SESSIONS: MemoKey[list[tuple[str, Session]]] = MemoKey("baas:sessions")
+
+
 async def _sessions(ctx: CheckContext, sb: SupabaseConfig) -> list[tuple[str, Session]]:
+    """The two accounts signed in once per run, shared by the cross-user and write checks."""
+    return await ctx.memo.get(SESSIONS, lambda: _sign_in_both(ctx, sb))
+
+
+async def _sign_in_both(ctx: CheckContext, sb: SupabaseConfig) -> list[tuple[str, Session]]:
     out = []
     for name in ctx.section(BaasSettings).accounts[:2]:
         if name not in ctx.accounts.names:
