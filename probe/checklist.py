@@ -35,6 +35,8 @@ GROUPS = (
     Group("cross-origin", "Cross-origin and browser protections", "Can another site read your users' data or frame your pages?"),
     Group("abuse", "Abuse and brute force", "Can a script hammer log-in, password-reset and OTP endpoints?"),
     Group("authorization", "Authentication and authorization", "Can a stranger or another user reach someone's data?"),
+    Group("concurrency", "Concurrency and the first users",
+          "Does an action that must happen once happen twice when sent twice at once; do the first users get errors?"),
     Group("webhooks", "Webhooks", "Does a webhook receiver accept events nobody signed?"),
     Group("transport", "HTTPS and transport", "Is every visit encrypted with a valid certificate?"),
     Group("dns", "DNS and email", "Can someone take over a subdomain or send mail as you?"),

@@ -25,6 +25,8 @@ FAMILIES = (
     "headers",
     "input",
     "baas",
+    "race",
+    "load",
 )
 
 # The `kind` of a skip that says a check did not run for want of configuration, a flag or a mode (an unmet guard,
