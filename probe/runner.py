@@ -89,6 +89,10 @@ class Collector:
         notes = [*self.notes, *(self.client.notes if self.client else [])]
         if interrupted:
             notes.append("interrupted: the report holds only the checks that finished")
+        # Learn first, clean second: a key seen in one result's excerpt is masked in every result and note.
+        for result in self.results:
+            self.redactor.learn((result.title, result.detail, result.evidence, result.remediation))
+        self.redactor.learn(notes)
         cleaned = [self._clean(r) for r in self.results]
         try:
             applied = baseline_file.apply(cleaned, self.baseline, self.started.date())

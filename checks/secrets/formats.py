@@ -183,3 +183,8 @@ def _detect_secrets(text: str) -> list[tuple[str, str]]:
                 if secret.secret_value:
                     out.append((str(secret.secret_value), str(secret.type)))
     return out
+
+
+def server_keys(text: str) -> list[str]:
+    """The server credentials of a known format in `text`: what every report masks (publishable keys are public)."""
+    return [found.value for found in find_in_text(text, use_detect_secrets=False) if found.key_class is KeyClass.SERVER]
