@@ -28,6 +28,7 @@ from pydantic import BaseModel, ValidationError
 from probe.accounts import CSRF_FIELD_HINTS
 from probe.config import ConfigError, Settings, check_target_url, settings_model
 from probe.http import HttpClient, HttpError, Response, ScopedHttp
+from probe.operations import resolve
 from probe.parsing import parse_set_cookie
 from probe.redact import Redactor
 from probe.surface import Form, Surface, parse_forms
@@ -215,7 +216,7 @@ async def _login_page(surface: Surface, scripts: Sequence[str], frameworks: Sequ
     return None
 
 
-def _login_from_paths(paths: Sequence[str], doc: Mapping[str, Any] | None, scripts: Sequence[str]) -> Login | None:
+def _login_from_paths(paths: Sequence[str], doc: dict[str, Any] | None, scripts: Sequence[str]) -> Login | None:
     for path in paths:
         if not _LOGIN_PATH.search(path) or not _plain_path(path):
             continue
@@ -230,19 +231,14 @@ def _login_from_paths(paths: Sequence[str], doc: Mapping[str, Any] | None, scrip
     return None
 
 
-def _openapi_fields(doc: Mapping[str, Any], path: str) -> tuple[str, ...]:
-    """Property names of the JSON body of `POST path` (following one $ref), or () if not described."""
+def _openapi_fields(doc: dict[str, Any], path: str) -> tuple[str, ...]:
+    """Property names of the JSON body of `POST path` (following a local $ref), or () if not described."""
     item = doc.get("paths", {}).get(path)
     post = item.get("post") if isinstance(item, dict) else None
     body = post.get("requestBody") if isinstance(post, dict) else None
     content = body.get("content") if isinstance(body, dict) else None
     media = content.get("application/json") if isinstance(content, dict) else None
-    schema = media.get("schema") if isinstance(media, dict) else None
-    if isinstance(schema, dict) and isinstance(schema.get("$ref"), str):
-        name = schema["$ref"].rsplit("/", 1)[-1]
-        components = doc.get("components")
-        schemas = components.get("schemas") if isinstance(components, dict) else None
-        schema = schemas.get(name) if isinstance(schemas, dict) else None
+    schema = resolve(doc, media.get("schema")) if isinstance(media, dict) else None
     props = schema.get("properties") if isinstance(schema, dict) else None
     return tuple(str(k) for k in props) if isinstance(props, dict) else ()
 
