@@ -23,7 +23,7 @@ import statistics
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote, unquote, urlsplit
 
 from pydantic import Field, field_validator, model_validator
@@ -44,6 +44,7 @@ from probe.http import BackedOff, HttpError, Response
 from probe.model import Confidence, Result, Severity
 from probe.parsing import leaves
 from probe.registry import Family, check
+from probe.template import Block, Discovery, live, toml_string
 
 FAMILY = Family(
     group="abuse",
@@ -141,6 +142,18 @@ class RateLimitTarget(FormKeys):
     username: str | None = Field(default=None, description="a throw-away account to burst (needs allow_lockout); "
                                  "default: a made-up user")
     allow_lockout: bool = Field(default=False, description="accept that the burst may lock `username` out")
+
+    init_order: ClassVar[int] = 40
+
+    @classmethod
+    def init_block(cls, found: Discovery) -> Block | None:
+        """The log-in `probe init` found, as the endpoint to burst; nothing without one."""
+        login = found.login
+        if login is None:
+            return None
+        return live("# --- rate limits: bursts of failed log-ins (active mode only).\n"
+                    f"[[rate_limit]]\npath = {toml_string(login.path)}\nmethod = {toml_string(login.method)}\n"
+                    f"{login.body_table()}\n")
 
     @field_validator("path")
     @classmethod

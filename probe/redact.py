@@ -22,7 +22,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlunsplit
+
+from probe.model import Location
 
 # Shorter values are too likely to occur by chance in ordinary text to be replaced inside it.
 MIN_SUBSTRING_LENGTH = 8
@@ -129,14 +131,11 @@ class Redactor:
         stays stable, and it is still a URL that parses (a mask's brackets would read as an IPv6 host)."""
         if not self.found_in(location):
             return location
-        if "://" not in location:
+        parts = Location.parse(location).parts
+        if parts is None:
             return self._template(location)
-        try:
-            parts = urlsplit(location)
-            host = parts.hostname or ""
-            port = f":{parts.port}" if parts.port is not None else ""
-        except ValueError:
-            return self._template(location)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port is not None else ""
         userinfo, _, _ = parts.netloc.rpartition("@")
         netloc = (f"{self._template(userinfo)}@" if userinfo else "") + (f"[{host}]" if ":" in host else host) + port
         query = "&".join(f"{k}={SECRET_TEMPLATE}" if self.found_in(v) else f"{k}={v}"

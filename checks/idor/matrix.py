@@ -35,7 +35,7 @@ import secrets
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
@@ -62,6 +62,15 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 
 class ResourceSettings(Section):
     """`[[resources]]`: records of one owner at a path with `{id}` (or one record at a path without it)."""
+
+    init_order: ClassVar[int] = 30
+    init_advice: ClassVar[str] = """\
+# --- records: TODO. Which records belong to whom, so probe can try one account's ids as the other:
+# [[resources]]
+# path  = "/api/notes/{id}"
+# owner = "alice"
+# list  = "GET /api/notes"      # alice's own list, where the ids come from
+"""
 
     path: str = Field(description="/api/notes/{id}")
     owner: str
