@@ -18,12 +18,14 @@ from urllib.parse import urlsplit
 import pytest
 
 from fixtures.baas import postgres
-from fixtures.baas.firebase import PROJECT, FakeFirebase, FirebaseSite
+from fixtures.baas.firebase import PROJECT, FakeFirebase, FirebaseSite, service_account_key
 from fixtures.baas.rest import Keys, SupabaseApi
 from fixtures.baas.site import Site
 from fixtures.serve import serve_wsgi
 from probe.checks.baas.discovery import LIBRARY_DEFAULTS
+from probe.checks.secrets.formats import find_in_text
 from probe.model import Report, Status
+from probe.reporters import json as json_report
 from tests.helpers import expect, results_for, scan
 
 ACCOUNTS = {"alice": {"username": "alice@example.test", "password": postgres.PASSWORD},
@@ -300,3 +302,44 @@ def test_supabase_js_speaks_to_the_fixture(supabase: Project, kind: str) -> None
         "anonInsert": {"status": 401, "code": "42501"},
     }
     assert postgres.snapshot(supabase.db, "hardened") == before
+
+
+# --- a Firebase service-account key in served files (secrets.in-bundle, secrets.exposed-file) -----------------
+
+
+@pytest.fixture(scope="session")
+def service_account_sites() -> Iterator[dict[str, tuple[str, dict[str, str] | None]]]:
+    """The front end with the Admin SDK's key file imported into it (its key made at run time) and without."""
+    key = service_account_key()
+    with contextlib.ExitStack() as stack:
+        yield {name: (stack.enter_context(serve_wsgi(FirebaseSite("http://127.0.0.1:9", account))), account)
+               for name, account in (("vulnerable", key), ("hardened", None))}
+
+
+def test_service_account_key_served_is_one_critical_finding(
+        service_account_sites: dict[str, tuple[str, dict[str, str] | None]]) -> None:
+    site, account = service_account_sites["vulnerable"]
+    assert account is not None
+    report = scan(site, only=["secrets.in-bundle", "secrets.exposed-file"])
+    bundled = expect(report, "secrets.in-bundle", "fail")
+    # One finding for the key file, not a second one for the PEM inside it; the Firebase web key is publishable.
+    assert [(r.severity.value, r.evidence["found"]) for r in bundled] == [("critical", "Google service account key")]
+    assert bundled[0].evidence["claims"] == {"client_email": account["client_email"]}
+    assert "PRIVATE KEY" not in json_report.render(report), "the key is only ever shown masked"
+    served = [r for r in expect(report, "secrets.exposed-file", "fail") if r.location.endswith("/config.json")]
+    assert len(served) == 1 and "JSON with Google service account key" in served[0].detail
+
+
+def test_no_service_account_key_no_finding(
+        service_account_sites: dict[str, tuple[str, dict[str, str] | None]]) -> None:
+    site, _ = service_account_sites["hardened"]
+    report = scan(site, only=["secrets.in-bundle", "secrets.exposed-file"])
+    expect(report, "secrets.in-bundle", "pass")
+    expect(report, "secrets.exposed-file", "pass")
+
+
+def test_service_account_key_needs_its_fields() -> None:
+    """A PEM key alone stays the generic private-key finding; the service-account name needs the key file's fields."""
+    pem = service_account_key()["private_key"]
+    alone = find_in_text(json.dumps({"private_key": pem}), use_detect_secrets=False)
+    assert [f.name for f in alone] == ["Private key"]
