@@ -273,6 +273,7 @@ def test_storage_listing_is_sent_in_active_mode_only(supabase: Project) -> None:
     before = twin.app.stats.requests
     report = run(twin, "publishable", only=STORAGE, accounts=ACCOUNTS, baas={"accounts": ["alice", "bob"]})
     assert [r.status for r in report.results] == [Status.SKIP, Status.SKIP]
+    assert all(r.detail.startswith("listing Storage objects is a POST") for r in report.results)
     assert twin.app.stats.requests == before
 
 

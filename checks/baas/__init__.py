@@ -33,7 +33,7 @@ from probe.config import Section
 from probe.context import CheckContext, MemoKey
 from probe.guards import Guard, Skip, Unavailable, needs
 from probe.http import HttpError, Response
-from probe.model import Result, Severity
+from probe.model import Mode, Result, Severity
 from probe.redact import mask
 from probe.registry import Family, check
 
@@ -77,6 +77,10 @@ TWO_ACCOUNTS = Guard('needs [baas] accounts = ["alice", "bob"]: two [accounts.NA
                      lambda ctx: len(ctx.section(BaasSettings).accounts) >= 2)
 TABLES = Guard("needs [baas] tables = [...]: the tables holding per-user rows (with an owner_column)",
                lambda ctx: bool(ctx.section(BaasSettings).tables))
+# Listing Storage objects is a POST that changes nothing; POSTs to the project beyond signing in wait for active mode.
+LISTING = Guard("listing Storage objects is a POST (POST /storage/v1/object/list/{bucket}, which changes nothing): "
+                "it is sent in active mode only: run with --mode active",
+                lambda ctx: ctx.mode is Mode.ACTIVE)
 MARKER = Guard("needs [baas] marker = {column = 'text'}: the columns of the marker row this run creates and deletes",
                lambda ctx: bool(ctx.section(BaasSettings).marker))
 
@@ -315,7 +319,6 @@ def _buckets_named(found_buckets: tuple[str, ...], settings: BaasSettings, liste
     title="The Supabase key in the page lists no Storage bucket's objects",
     severity=Severity.CRITICAL,
     cwe=862,
-    active=True,
     summary="With the publishable or anon key the front end ships, lists one entry of each Storage bucket (those the "
     "key may list, those the scripts name with `.storage.from(...)`, and [baas] buckets). Listing is a POST that "
     "changes nothing; it is sent in active mode only.",
@@ -327,6 +330,7 @@ def _buckets_named(found_buckets: tuple[str, ...], settings: BaasSettings, liste
     "without a `select` policy for anon (public URLs work without one). See docs/baas.md.",
     references=("https://supabase.com/docs/guides/storage/security/access-control", SUPABASE_RLS, OWASP_BOLA),
 )
+@needs(LISTING)
 async def supabase_storage_list(ctx: CheckContext) -> list[Result]:
     sb = await supabase(ctx)
     settings = ctx.section(BaasSettings)
@@ -371,7 +375,6 @@ async def supabase_storage_list(ctx: CheckContext) -> list[Result]:
     title="One Supabase user cannot list or download another user's Storage objects",
     severity=Severity.CRITICAL,
     cwe=639,
-    active=True,
     summary="Two accounts sign in; the first lists her folder of each bucket and downloads one of her files (the "
     "control); the second lists the same folder and downloads the same file. Nothing is uploaded; listing is a POST, "
     "so this runs in active mode only.",
@@ -381,7 +384,7 @@ async def supabase_storage_list(ctx: CheckContext) -> list[Result]:
     "`using ((storage.foldername(name))[1] = (select auth.uid()::text))`. See docs/baas.md.",
     references=("https://supabase.com/docs/guides/storage/security/access-control", OWASP_BOLA),
 )
-@needs(TWO_ACCOUNTS)
+@needs(LISTING, TWO_ACCOUNTS)
 async def supabase_storage_cross_user(ctx: CheckContext) -> list[Result]:
     sb = await supabase(ctx)
     settings = ctx.section(BaasSettings)
