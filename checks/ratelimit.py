@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
@@ -42,6 +42,7 @@ from probe.forms import (
 from probe.guards import Skip
 from probe.http import BackedOff, HttpError, Response
 from probe.model import Confidence, Result, Severity
+from probe.parsing import leaves
 from probe.registry import Family, check
 
 FAMILY = Family(
@@ -464,7 +465,10 @@ def _named_account(ctx: CheckContext, endpoint: Endpoint) -> str | None:
     """The configured account whose username a burst without allow_lockout would send, if any."""
     if endpoint.allow_lockout or not endpoint.configured:
         return None
-    sent = f"{endpoint.path} {endpoint.template()}"
+    # Whole values only: a body value, or an e-mail address as a path segment. A username that is also a word of the
+    # route (`admin` in `/admin/login/`) names nobody.
+    sent = {segment for segment in unquote(endpoint.path).split("/") if "@" in segment}
+    sent |= {value for _, value in leaves(endpoint.template())}
     for name in ctx.accounts.names:
         username = ctx.accounts.settings(name).username
         if username and username in sent:
