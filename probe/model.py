@@ -130,6 +130,34 @@ class FileLocation:
     line: int | None = None
 
 
+# A table cell: text, a number, or None for "not measured" (reporters show a dash).
+Cell = str | int | float | None
+
+
+@dataclass(frozen=True)
+class Table:
+    """Measurements a result carries as rows (a load ramp's steps), rendered by every human report and kept in the
+    JSON. Generic on purpose: the engine knows columns and cells, not what a family measured."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+
+    def __post_init__(self) -> None:
+        for row in self.rows:
+            if len(row) != len(self.columns):
+                raise ValueError(f"a row of {self.title!r} has {len(row)} cells for {len(self.columns)} columns")
+
+
+def cell_text(value: Cell) -> str:
+    """A cell as the human reports print it."""
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return str(value)
+
+
 @dataclass(frozen=True)
 class Result:
     check: str
@@ -149,6 +177,7 @@ class Result:
     # The baseline entry's reason and expiry, so every report can say why a failure is accepted.
     suppression: str = ""
     file: FileLocation | None = None
+    table: Table | None = None
 
     @property
     def family(self) -> str:
