@@ -16,4 +16,5 @@ BUILTIN = (
     "probe.checks.cors",
     "probe.checks.ratelimit",
     "probe.checks.baas",
+    "probe.checks.race",
 )
