@@ -120,12 +120,11 @@ class RaceTarget(Section):
                     raise ValueError(f"{{{name}}} cannot be used in the setup request itself: it names the setup's answer")
         return self
 
+    # No `surface_routes`: a raced route changes state (redeems, pays, signs up), so it is sent only by these active
+    # checks, never handed to the passive checks' attack surface.
     @property
     def line(self) -> str:
         return f"{self.method} {self.path}"
-
-    def surface_routes(self) -> list[str]:
-        return [self.path] if "{" not in self.path else []
 
 
 def _placeholders(request: RaceTarget | RaceRequest) -> list[str]:
