@@ -17,4 +17,5 @@ BUILTIN = (
     "probe.checks.ratelimit",
     "probe.checks.baas",
     "probe.checks.race",
+    "probe.checks.load",
 )

@@ -23,6 +23,7 @@ import ipaddress
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 from pydantic import field_validator
@@ -68,6 +69,13 @@ ALLOWLIST_FIX = (
 
 class CorsSettings(Section):
     """`[cors]`: the origins the app's own front ends use, and API paths to probe besides the discovered ones."""
+
+    init_order: ClassVar[int] = 60
+    init_advice: ClassVar[str] = """\
+# --- cross-origin: TODO. The origins of your own front ends (every other origin must be refused):
+# [cors]
+# trusted_origins = ["https://app.example.com"]
+"""
 
     trusted_origins: tuple[str, ...] = ()
     paths: tuple[str, ...] = ()

@@ -23,8 +23,8 @@ import statistics
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import quote, urlsplit
+from typing import Any, ClassVar
+from urllib.parse import quote, unquote, urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
@@ -42,7 +42,9 @@ from probe.forms import (
 from probe.guards import Skip
 from probe.http import BackedOff, HttpError, Response
 from probe.model import Confidence, Result, Severity
+from probe.parsing import leaves
 from probe.registry import Family, check
+from probe.template import Block, Discovery, live, toml_string
 
 FAMILY = Family(
     group="abuse",
@@ -140,6 +142,18 @@ class RateLimitTarget(FormKeys):
     username: str | None = Field(default=None, description="a throw-away account to burst (needs allow_lockout); "
                                  "default: a made-up user")
     allow_lockout: bool = Field(default=False, description="accept that the burst may lock `username` out")
+
+    init_order: ClassVar[int] = 40
+
+    @classmethod
+    def init_block(cls, found: Discovery) -> Block | None:
+        """The log-in `probe init` found, as the endpoint to burst; nothing without one."""
+        login = found.login
+        if login is None:
+            return None
+        return live("# --- rate limits: bursts of failed log-ins (active mode only).\n"
+                    f"[[rate_limit]]\npath = {toml_string(login.path)}\nmethod = {toml_string(login.method)}\n"
+                    f"{login.body_table()}\n")
 
     @field_validator("path")
     @classmethod
@@ -464,7 +478,10 @@ def _named_account(ctx: CheckContext, endpoint: Endpoint) -> str | None:
     """The configured account whose username a burst without allow_lockout would send, if any."""
     if endpoint.allow_lockout or not endpoint.configured:
         return None
-    sent = f"{endpoint.path} {endpoint.template()}"
+    # Whole values only: a body value, or an e-mail address as a path segment. A username that is also a word of the
+    # route (`admin` in `/admin/login/`) names nobody.
+    sent = {segment for segment in unquote(endpoint.path).split("/") if "@" in segment}
+    sent |= {value for _, value in leaves(endpoint.template())}
     for name in ctx.accounts.names:
         username = ctx.accounts.settings(name).username
         if username and username in sent:

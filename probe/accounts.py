@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field, field_validator, model_validator
 
@@ -39,6 +39,7 @@ from probe.forms import parse_request_line as parse_request_line
 from probe.http import HttpError, Response, ScopedHttp
 from probe.parsing import json_path
 from probe.redact import Redactor
+from probe.template import Block, Discovery, advice, commented, live, one_line, toml_string
 
 _TOKEN_SOURCES = ("json:", "header:", "cookie:")
 # An account whose role is anything else is privileged (an admin, a superuser, support staff): it may read
@@ -83,6 +84,47 @@ class LoginSettings(FormKeys):
             raise ValueError("give the login body as json or form, not both")
         return self
 
+    init_order: ClassVar[int] = 10
+
+    @classmethod
+    def init_block(cls, found: Discovery) -> Block:
+        """The log-in `probe init` found, as it would be configured, or a TODO with an example."""
+        login = found.login
+        if login is None:
+            return advice(
+                "# --- log-in: TODO (none found on the page). How a test account signs in, for the idor/auth checks:\n"
+                '# [login]\n# request = "POST /api/login"\n# json = { email = "{username}", password = "{password}" }\n'
+                '# token = "json:token"\n'
+            )
+        if login.body == "json":
+            return live(
+                one_line(f"# --- log-in: found {login.found}. TODO: check the field names and where the credential comes back.")
+                + f"\n[login]\nrequest = {toml_string(f'{login.method} {login.path}')}\n{login.body_table()}\n"
+                + 'token = "json:token"   # or cookie:NAME, header:NAME: where the log-in response puts the credential\n'
+            )
+        lines = [one_line(f"# --- log-in: found {login.found} (a server-rendered form).")]
+        if login.page and login.csrf_field:
+            lines.append(f"csrf = {toml_string(f'GET {login.page}')}   # fetched before each log-in for a fresh token")
+            lines.append(f"csrf_field = {toml_string(login.csrf_field)}")
+        else:
+            lines.append(one_line(f"# The form has no CSRF field that probe recognises ({', '.join(CSRF_FIELD_HINTS)}): "
+                                  "if it has one, set csrf = \"GET /login-page\" and csrf_field."))
+        lines.append(f"request = {toml_string(f'{login.method} {login.path}')}")
+        lines.append(login.body_table())
+        if login.hidden:
+            lines.append(one_line("# The form's hidden fields go with every log-in, with the values the page served: TODO "
+                                  "check none changes per page load (" + ", ".join(n for n, _ in login.hidden) + ")."))
+        if login.session_cookie:
+            lines.append(f"token = {toml_string('cookie:' + login.session_cookie)}   # the framework's session cookie")
+            block = "[login]\n" + "\n".join(line for line in lines[1:] if not line.startswith("#"))
+            notes = "\n".join(line for line in lines if line.startswith("#"))
+            return live(notes + "\n" + block + "\n")
+        unknown = [line for line in lines if line.startswith("#")]
+        unknown.append("# TODO: the session cookie's name was not recognised from the outside: log in once in a browser, "
+                       "find the cookie the log-in sets, and set token = \"cookie:NAME\".")
+        table = ["[login]", *(line for line in lines[1:] if not line.startswith("#")), 'token = "cookie:TODO"']
+        return advice("\n".join(unknown) + "\n" + commented("\n".join(table)))
+
     @property
     def configured(self) -> bool:
         return self.request is not None
@@ -92,6 +134,20 @@ class LoginSettings(FormKeys):
 
 
 class AccountSettings(Section):
+    init_order: ClassVar[int] = 20
+    init_advice: ClassVar[str] = """\
+# --- accounts: TODO. Two real test accounts unlock the idor and auth checks (who can read whose data).
+# Create them in the app, put their credentials in the environment or .env (never here), then uncomment:
+# [accounts.alice]
+# username = "${ALICE_EMAIL}"
+# password = "${ALICE_PASSWORD}"
+# control  = "GET /api/me"      # a request only this account can make (proves the log-in worked)
+#
+# [accounts.bob]
+# username = "${BOB_EMAIL}"
+# password = "${BOB_PASSWORD}"
+"""
+
     username: str | None = None
     password: str | None = None
     bearer: str | None = None

@@ -58,7 +58,7 @@ def plan(
         target=settings.target or "(no target)",
         mode=settings.mode,
         checks=tuple(s.info for s in specs),
-        redactor=Redactor(loaded.secrets),
+        redactor=Redactor(loaded.secrets, finders=registry.secret_finders()),
         config_path=str(loaded.path) if loaded.path else None,
     )
     return Plan(registry=registry, loaded=loaded, specs=specs, collector=collector)

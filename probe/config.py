@@ -2,7 +2,8 @@
 
 The engine declares its own keys here. A check module that needs configuration declares a section as
 `CONFIG_SECTIONS = {"name": Model}` (a pydantic model, or `list[Model]` for `[[name]]` tables), so adding
-a section is declaring a typed model beside the check that reads it.
+a section is declaring a typed model beside the check that reads it. The model also declares what `probe init`
+writes for it (`Section.init_block`, probe/template.py).
 
 `${VAR}` in any string is resolved from the process environment, then from an optional dotenv file.
 A resolved value is a secret when its key, a table above it or the variable is named like one (`SECRET_NAME`:
@@ -25,6 +26,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, create_model, field_validator
 
 from probe.model import Mode, Severity
+from probe.template import Block, Discovery, Marker, advice
 
 DEFAULT_FILES = ("probe.toml", ".probe.toml")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -50,6 +52,19 @@ class Section(BaseModel):
     """Base for every config table: unknown keys are errors, values are frozen."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # What `probe init` writes for the section, declared beside the check that reads it (probe/template.py):
+    # static advice as comments, or `init_block` overridden to write from what the look at the site found.
+    init_advice: ClassVar[str] = ""
+    # Where the block stands in the written file, lower first: how to sign in leads, the environment closes.
+    init_order: ClassVar[int] = 100
+    # Response markers that name a hosting platform this section's checks read from (`probe init` names it).
+    init_hosting: ClassVar[tuple[Marker, ...]] = ()
+
+    @classmethod
+    def init_block(cls, found: Discovery) -> Block | None:
+        """The section's block in the file `probe init` writes; None: the section is left out."""
+        return advice(cls.init_advice) if cls.init_advice else None
 
     def surface_routes(self) -> list[str]:
         """Paths this section names (login, webhooks, resources): extra routes for the attack surface."""

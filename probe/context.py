@@ -11,7 +11,7 @@ from typing import Any, Generic, TypeVar
 from probe.accounts import Accounts
 from probe.config import Section, Settings
 from probe.http import ScopedHttp
-from probe.model import CheckInfo, Confidence, FileLocation, Mode, Result, Severity, Status
+from probe.model import CheckInfo, Confidence, FileLocation, Mode, Result, Severity, Status, Table
 from probe.redact import Redactor
 from probe.surface import Surface
 
@@ -78,6 +78,7 @@ class CheckContext:
         kind: str = "",
         file: FileLocation | None = None,
         title: str | None = None,
+        table: Table | None = None,
     ) -> Result:
         return Result(
             check=self.info.id,
@@ -92,6 +93,7 @@ class CheckContext:
             confidence=confidence or self.info.confidence,
             kind=kind,
             file=file,
+            table=table,
         )
 
     def fail(self, location: str, detail: str, **kwargs: Any) -> Result:

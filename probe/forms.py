@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -19,6 +18,7 @@ from pydantic import Field, field_validator
 
 from probe.config import Section
 from probe.http import Response, ScopedHttp
+from probe.surface import Form, parse_fields
 
 _REQUEST_LINE = re.compile(r"^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\s+(/\S*)$")
 # Names under which login forms carry their anti-CSRF token (Django, Rails, Laravel, Express csurf,
@@ -27,7 +27,6 @@ CSRF_FIELD_HINTS = ("csrfmiddlewaretoken", "authenticity_token", "_token", "_csr
                     "__requestverificationtoken")
 CSRF_COOKIE_HINTS = ("csrftoken", "xsrf-token", "_csrf", "csrf_token")
 MAX_PAGE_CHARS = 200_000
-MAX_FORMS = 20
 # Headers whose values describe the request, never who sends it: shown in reports. Every other configured
 # header value (an API gateway `apikey`, `X-Api-Key`, a tenant token) is treated as a secret and masked.
 PLAIN_HEADERS = frozenset({
@@ -87,66 +86,35 @@ class FormPageError(Exception):
         self.response = response
 
 
-@dataclass(frozen=True)
-class _Input:
-    name: str
-    type: str
-    value: str
-
-
-class _Forms(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.forms: list[tuple[str, list[_Input]]] = []
-        self.loose: list[_Input] = []  # inputs outside any form
-        self._open: list[_Input] | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k.lower(): v or "" for k, v in attrs}
-        if tag == "form" and len(self.forms) < MAX_FORMS:
-            self._open = []
-            self.forms.append((a.get("action", ""), self._open))
-        elif tag == "input" and a.get("name"):
-            found = _Input(a["name"], a.get("type", "text").lower(), a.get("value", ""))
-            (self._open if self._open is not None else self.loose).append(found)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form":
-            self._open = None
-
-
-def _pick(parser: _Forms, page_url: str, action_path: str | None) -> list[_Input]:
-    """The inputs of the form that posts to `action_path` (a form without action posts to its page); else of the
-    one with a password field; else of the first; else the page's loose inputs."""
+def _pick(forms: tuple[Form, ...], loose: Form, page_url: str, action_path: str | None) -> Form:
+    """The form that posts to `action_path` (a form without action posts to its page); else the one with a password
+    field; else the first; else the page's loose fields."""
     if action_path is not None:
-        for action, inputs in parser.forms:
-            if urlsplit(urljoin(page_url, action)).path.rstrip("/") == action_path.rstrip("/"):
-                return inputs
-    for _, inputs in parser.forms:
-        if any(i.type == "password" for i in inputs):
-            return inputs
-    return parser.forms[0][1] if parser.forms else parser.loose
+        for form in forms:
+            if urlsplit(urljoin(page_url, form.action)).path.rstrip("/") == action_path.rstrip("/"):
+                return form
+    for form in forms:
+        if any(kind.lower() == "password" for _, kind in form.fields):
+            return form
+    return forms[0] if forms else loose
 
 
 def read_form(html: str, page_url: str, action_path: str | None, cookies: Mapping[str, str],
               csrf_field: str | None) -> tuple[dict[str, str], str | None, str | None]:
     """(hidden fields, CSRF field name, CSRF token) of the form posting to `action_path` on a page."""
-    parser = _Forms()
-    parser.feed(html[:MAX_PAGE_CHARS])
-    inputs = _pick(parser, page_url, action_path)
-    hidden = {i.name: i.value for i in inputs if i.type == "hidden"}
+    forms, loose = parse_fields(html[:MAX_PAGE_CHARS])
+    hidden = dict(_pick(forms, loose, page_url, action_path).hidden)
     name, value = find_csrf_token(html, cookies, csrf_field)
     return hidden, name, value
 
 
 def find_csrf_token(html: str, cookies: Mapping[str, str], field_name: str | None) -> tuple[str | None, str | None]:
     """(field name, token): from the named or a usual form field, else from a usual CSRF cookie."""
-    parser = _Forms()
-    parser.feed(html[:MAX_PAGE_CHARS])
-    for found in [i for _, inputs in parser.forms for i in inputs] + parser.loose:
-        wanted = found.name == field_name or (field_name is None and found.name.lower() in CSRF_FIELD_HINTS)
-        if wanted and found.value:
-            return found.name, found.value
+    forms, loose = parse_fields(html[:MAX_PAGE_CHARS])
+    for name, value in [pair for form in (*forms, loose) for pair in form.values]:
+        wanted = name == field_name or (field_name is None and name.lower() in CSRF_FIELD_HINTS)
+        if wanted and value:
+            return name, value
     for name, value in cookies.items():
         if name.lower() in CSRF_COOKIE_HINTS and value:
             return field_name or name, value

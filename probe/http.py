@@ -2,15 +2,18 @@
 
 Every request goes through `HttpClient.request`, which enforces, in this order: scope (host and, when
 the target names one, port), the run's deadline, the request budget, a back-off the target asked for,
-the requests-per-second ceiling and the per-host concurrency limit. Responses are streamed and cut at
-`max_bytes` after decompression. Redirects are followed by hand, only inside scope. There is no cookie
-jar: a cookie one account receives must never ride along with another account's request, so accounts
-send their cookies explicitly.
+the requests-per-second ceiling and the per-host concurrency limit. A measured load step goes through
+`HttpClient.crowd` instead: scope, `exclude`, deadline, budget and byte cap as above, but neither paced nor
+limited per host, since concurrency is what it measures; it holds its whole allowance when it opens.
+Responses are streamed and cut at `max_bytes` after decompression. Redirects are followed by hand, only
+inside scope. There is no cookie jar: a cookie one account receives must never ride along with another
+account's request, so accounts send their cookies explicitly.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import fnmatch
 import json as jsonlib
@@ -20,7 +23,7 @@ import ssl
 import time
 import zlib
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.cookiejar import CookieJar
 from typing import TYPE_CHECKING, Any
@@ -238,19 +241,20 @@ class HttpClient:
         self.redactor = redactor
         self.limits = _Limits(max_requests, rate, timeout, max_bytes, per_host, deadline)
         self.sent = 0
+        # Requests a crowd holds for its load steps: not sent yet, but no longer anyone else's to spend.
+        self.held = 0
         self.by_family: Counter[str] = Counter()
         self.notes: list[str] = []
-        self._client = httpx.AsyncClient(
-            follow_redirects=False,
-            timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(max_connections=max(per_host * 4, 10), max_keepalive_connections=per_host * 2),
+        self._options: dict[str, Any] = {
+            "follow_redirects": False,
+            "timeout": httpx.Timeout(timeout),
             # Only what `_read_capped` can inflate within the byte cap (httpx would add br/zstd when installed).
-            headers={"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"},
-            verify=verify,
-            transport=transport,
-            trust_env=False,
-            cookies=_NoCookies(),
-        )
+            "headers": {"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"},
+            "verify": verify,
+            "transport": transport,
+            "trust_env": False,
+        }
+        self._client = self._new_client(max(per_host * 4, 10), per_host * 2)
         self._host_slots: dict[str, asyncio.Semaphore] = {}
         self._pace = asyncio.Lock()
         self._next_slot = 0.0
@@ -277,8 +281,39 @@ class HttpClient:
             exclude=settings.exclude,
         )
 
+    def _new_client(self, connections: int, keepalive: int) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=keepalive),
+            cookies=_NoCookies(),
+            **self._options,
+        )
+
     async def aclose(self) -> None:
         await self._client.aclose()
+
+    @property
+    def remaining(self) -> int:
+        """Requests the budget still allows, after what is sent and what crowds hold."""
+        return max(0, self.limits.max_requests - self.sent - self.held)
+
+    @contextlib.asynccontextmanager
+    async def crowd(self, family: str, *, connections: int, requests: int) -> AsyncIterator[Crowd]:
+        """Up to `requests` requests at up to `connections` at once, for a measured load step (see `Crowd`).
+
+        The allowance is taken from the budget whole when the crowd opens, or not at all (BudgetExhausted), so a
+        ramp either has every request it may need or does not start; what it does not send goes back on exit."""
+        if time.monotonic() >= self.limits.deadline:
+            raise DeadlineReached("the run's time budget (max_duration) is used up")
+        if requests > self.remaining:
+            raise BudgetExhausted(f"needs {requests} requests, the budget ({self.limits.max_requests}) has {self.remaining} "
+                                  "left; raise --max-requests")
+        self.held += requests
+        crowd = Crowd(self, family, requests, self._new_client(connections, connections))
+        try:
+            yield crowd
+        finally:
+            self.held -= crowd.left
+            await crowd.client.aclose()
 
     def note(self, message: str) -> None:
         if message not in self.notes:
@@ -408,7 +443,7 @@ class HttpClient:
     def _take_budget(self, family: str) -> None:
         if time.monotonic() >= self.limits.deadline:
             raise DeadlineReached("the run's time budget (max_duration) is used up")
-        if self.sent >= self.limits.max_requests:
+        if self.sent + self.held >= self.limits.max_requests:
             raise BudgetExhausted(f"the request budget ({self.limits.max_requests}) is used up; raise --max-requests")
         self.sent += 1
         self.by_family[family] += 1
@@ -438,20 +473,23 @@ class HttpClient:
         data: Mapping[str, str] | None,
         content: bytes | str | None,
         max_bytes: int | None,
+        crowd: httpx.AsyncClient | None = None,
     ) -> Response:
         cap = min(max_bytes or self.limits.max_bytes, self.limits.max_bytes)
-        slot = self._host_slots.setdefault(host, asyncio.Semaphore(self.limits.per_host))
+        # A crowd's requests are outside the per-host limit: how many go at once is what a load step sets.
+        slot = contextlib.nullcontext() if crowd else self._host_slots.setdefault(host, asyncio.Semaphore(self.limits.per_host))
+        client = crowd or self._client
         budget = max(0.05, min(self.limits.timeout, self.limits.deadline - time.monotonic()))
         started = time.monotonic()
         shown = self.redactor.redact(url)
         async with slot:
             try:
                 async with asyncio.timeout(budget):
-                    request = self._client.build_request(
+                    request = client.build_request(
                         method, url, headers=headers, params=params, json=json, data=data, content=content
                     )
                     try:
-                        upstream = await self._client.send(request, stream=True)
+                        upstream = await client.send(request, stream=True)
                     except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
                         raise ConnectionDropped(f"{method} {shown}: {describe_transport_error(exc)}") from None
                     try:
@@ -487,6 +525,38 @@ class HttpClient:
             elapsed_s=elapsed,
             request_headers=dict(request.headers),
         )
+
+
+class Crowd:
+    """Concurrent requests for a measured load step, from `HttpClient.crowd`: its own connection pool, sized to the
+    step, so no request waits for a connection the client lacks. Scope, `exclude`, the deadline and the byte cap
+    hold as for any request; the budget was held when the crowd opened. Not paced (`rate`) nor limited per host
+    (`per_host`): concurrency is what a load step measures, bounded by its own caps instead. No redirect is followed,
+    no Retry-After waited on and no dropped connection retried: each is an answer the step records."""
+
+    def __init__(self, owner: HttpClient, family: str, allowance: int, client: httpx.AsyncClient) -> None:
+        self._owner = owner
+        self.family = family
+        self.left = allowance
+        self.client = client
+
+    async def get(self, url: str) -> Response:
+        owner = self._owner
+        if not owner.scope.allows(url):
+            raise OutOfScope(f"{owner.redactor.redact(url)} is outside the scope ({owner.scope})")
+        pattern = excluded(url, owner.exclude)
+        if pattern is not None:
+            raise Excluded(f"{urlsplit(url).path or '/'} matches exclude {pattern!r}: not requested")
+        if time.monotonic() >= owner.limits.deadline:
+            raise DeadlineReached("the run's time budget (max_duration) is used up")
+        if self.left <= 0:
+            raise BudgetExhausted("this load step's allowance is used up")
+        self.left -= 1
+        owner.held -= 1
+        owner.sent += 1
+        owner.by_family[self.family] += 1
+        host = (urlsplit(url).hostname or "").lower()
+        return await owner._transfer("GET", url, host, None, None, None, None, None, None, crowd=self.client)
 
 
 class _Inflate:
@@ -647,6 +717,20 @@ class ScopedHttp:
     async def reserve(self, url: str | None = None) -> float:
         """Count one exchange that is not HTTP (see `HttpClient.reserve`); returns its time allowance."""
         return await self._client.reserve(self.family, url)
+
+    def crowd(self, *, connections: int, requests: int) -> contextlib.AbstractAsyncContextManager[Crowd]:
+        """Concurrent GETs for a measured load step, holding `requests` of the budget (see `HttpClient.crowd`)."""
+        return self._client.crowd(self.family, connections=connections, requests=requests)
+
+    @property
+    def remaining(self) -> int:
+        """Requests the run's budget still allows."""
+        return self._maybe_client.remaining if self._maybe_client else 0
+
+    @property
+    def timeout(self) -> float:
+        """Seconds one request may take (the run's `timeout`)."""
+        return self._client.limits.timeout
 
     @property
     def requests_sent(self) -> int:

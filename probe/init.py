@@ -2,12 +2,13 @@
 
 It reads the page the engine's `Surface` fetches (headers, cookies, forms, markers), the same-origin
 scripts the page loads and an OpenAPI document at the usual paths: a bounded handful of GET requests
-through the same scoped client a scan uses. From that it names the framework and the hosting platform,
-the log-in route, webhook routes, and lists the env manifest found in the working directory. Secrets are
-never written: accounts and webhook secrets are TODO blocks with `${VAR}` references to uncomment.
+through the same scoped client a scan uses. From that it names the framework and the hosting platform (by the
+markers the sections declare), the log-in route, webhook routes, and finds the env manifest in the working
+directory. Secrets are never written: accounts and webhook secrets are TODO blocks with `${VAR}` references.
 
-Every section written live is validated against the sections the installed checks declare, so the file
-loads with `probe.config.load`; a section a check module does not declare (yet) is written as a comment.
+What is written for each section is the section's own (`Section.init_block`, declared beside the checks that read
+it): this module knows no family. Every section written live is validated against the sections the installed
+checks declare, so the file loads with `probe.config.load`; a block that would not load is written as comments.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import asyncio
 import re
 import time
 import tomllib
-import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,9 +28,11 @@ from pydantic import BaseModel, ValidationError
 from probe.accounts import CSRF_FIELD_HINTS
 from probe.config import ConfigError, Settings, check_target_url, settings_model
 from probe.http import HttpClient, HttpError, Response, ScopedHttp
+from probe.operations import resolve
 from probe.parsing import parse_set_cookie
 from probe.redact import Redactor
 from probe.surface import Form, Surface, parse_forms
+from probe.template import Discovery, Login, Marker, one_line, toml_string
 
 # A look, not a scan: the page, a few scripts, the OpenAPI paths.
 MAX_REQUESTS = 30
@@ -38,16 +40,7 @@ RATE = 10.0
 TIMEOUT_S = 10.0
 DURATION_S = 60.0
 MAX_PATH_CHARS = 200
-MAX_LISTED_VARS = 40
 MAX_PAGE_CHARS = 200_000
-
-
-@dataclass(frozen=True)
-class Marker:
-    name: str
-    where: str  # "header:NAME", "cookie" (a cookie name) or "body" (the page's HTML)
-    pattern: str
-    source: str
 
 
 FRAMEWORKS = (
@@ -82,26 +75,6 @@ SESSION_COOKIES = {
 # Django's and Wagtail's admin, django-allauth and Django's auth views, Devise, Laravel Breeze, common choices.
 LOGIN_PAGES = ("/login", "/accounts/login/", "/admin/login/", "/users/sign_in", "/auth/login", "/signin")
 
-# Hosting platforms, named as the env family's `deployed` sources name them.
-PLATFORMS = (
-    Marker("vercel", "header:server", r"^Vercel$", "https://vercel.com/docs/headers/response-headers#server"),
-    Marker("vercel", "header:x-vercel-id", r".", "https://vercel.com/docs/headers/response-headers#x-vercel-id"),
-    Marker("netlify", "header:server", r"^Netlify$", "https://docs.netlify.com/routing/headers/"),
-    Marker("netlify", "header:x-nf-request-id", r".", "https://docs.netlify.com/routing/headers/"),
-    Marker("heroku", "header:via", r"\bvegur\b", "https://devcenter.heroku.com/articles/http-routing#heroku-headers"),
-    Marker("fly", "header:fly-request-id", r".", "https://fly.io/docs/networking/request-headers/"),
-    Marker("render", "header:rndr-id", r".", "https://render.com/docs/web-services"),
-    Marker("railway", "header:x-railway-request-id", r".", "https://docs.railway.com/reference/public-networking"),
-)
-DEPLOYED_EXAMPLES = {
-    "vercel": "vercel:my-app:production",
-    "netlify": "netlify:my-site",
-    "heroku": "heroku:my-app",
-    "fly": "fly:my-app",
-    "render": "render:srv-abc123",
-    "railway": "railway:PROJECT_ID:ENVIRONMENT_ID",
-}
-
 # Env manifests, in the order frameworks' templates and tutorials use them.
 MANIFEST_NAMES = (".env.example", ".env.sample", ".env.template", ".env.dist", "env.example", "example.env")
 _ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=")
@@ -110,20 +83,6 @@ _WEBHOOK_PATH = re.compile(r"/(?:web-?hooks?|hooks)(?:/|$)", re.IGNORECASE)
 _USERNAME_FIELD = re.compile(r"user|email|login|identifier", re.IGNORECASE)
 _PASSWORD_FIELD = re.compile(r"pass", re.IGNORECASE)
 _JSON_HINT = re.compile(r"application/json|JSON\.stringify")
-
-
-@dataclass(frozen=True)
-class Login:
-    method: str
-    path: str
-    username_field: str
-    password_field: str
-    body: str  # "json" or "form"
-    found: str
-    page: str | None = None  # the page that serves a server-rendered form (fetched before each log-in for its token)
-    csrf_field: str | None = None
-    hidden: tuple[tuple[str, str], ...] = ()  # the form's other hidden fields and the values the page gave them
-    session_cookie: str | None = None  # the framework's session cookie, when it is known
 
 
 @dataclass
@@ -146,13 +105,15 @@ def generate(url: str | None, *, cwd: Path, ca_bundle: str | None = None) -> tup
 
     if url is not None:
         check_target_url(url)
-    findings = asyncio.run(discover(url, ca_bundle)) if url else Findings(target="")
+    declared = sections(load())
+    findings = asyncio.run(discover(url, ca_bundle, hosting(declared))) if url else Findings(target="")
     manifest = find_manifest(cwd)
-    text = render(findings, manifest, sections(load()))
+    text = render(findings, manifest, declared)
     return text, summary(findings, manifest)
 
 
-async def discover(url: str, ca_bundle: str | None = None) -> Findings:
+async def discover(url: str, ca_bundle: str | None = None, platforms: Sequence[Marker] = ()) -> Findings:
+    """A look at the site; `platforms` are the markers that name a hosting platform (see `hosting`)."""
     from probe.runner import USER_AGENT
 
     look = Settings(target=url, max_requests=MAX_REQUESTS, rate=RATE, timeout=TIMEOUT_S, max_duration=DURATION_S,
@@ -164,8 +125,8 @@ async def discover(url: str, ca_bundle: str | None = None) -> Findings:
     try:
         page = await surface.page()
         found.frameworks = match(FRAMEWORKS, page)
-        platforms = match(PLATFORMS, page)
-        found.platform = platforms[0] if platforms else None
+        hosts = match(platforms, page)
+        found.platform = hosts[0] if hosts else None
         scripts = [s.response.text for s in await surface.scripts()]
         doc = await surface.openapi()
         paths = await surface.api_paths()
@@ -255,7 +216,7 @@ async def _login_page(surface: Surface, scripts: Sequence[str], frameworks: Sequ
     return None
 
 
-def _login_from_paths(paths: Sequence[str], doc: Mapping[str, Any] | None, scripts: Sequence[str]) -> Login | None:
+def _login_from_paths(paths: Sequence[str], doc: dict[str, Any] | None, scripts: Sequence[str]) -> Login | None:
     for path in paths:
         if not _LOGIN_PATH.search(path) or not _plain_path(path):
             continue
@@ -270,19 +231,14 @@ def _login_from_paths(paths: Sequence[str], doc: Mapping[str, Any] | None, scrip
     return None
 
 
-def _openapi_fields(doc: Mapping[str, Any], path: str) -> tuple[str, ...]:
-    """Property names of the JSON body of `POST path` (following one $ref), or () if not described."""
+def _openapi_fields(doc: dict[str, Any], path: str) -> tuple[str, ...]:
+    """Property names of the JSON body of `POST path` (following a local $ref), or () if not described."""
     item = doc.get("paths", {}).get(path)
     post = item.get("post") if isinstance(item, dict) else None
     body = post.get("requestBody") if isinstance(post, dict) else None
     content = body.get("content") if isinstance(body, dict) else None
     media = content.get("application/json") if isinstance(content, dict) else None
-    schema = media.get("schema") if isinstance(media, dict) else None
-    if isinstance(schema, dict) and isinstance(schema.get("$ref"), str):
-        name = schema["$ref"].rsplit("/", 1)[-1]
-        components = doc.get("components")
-        schemas = components.get("schemas") if isinstance(components, dict) else None
-        schema = schemas.get(name) if isinstance(schemas, dict) else None
+    schema = resolve(doc, media.get("schema")) if isinstance(media, dict) else None
     props = schema.get("properties") if isinstance(schema, dict) else None
     return tuple(str(k) for k in props) if isinstance(props, dict) else ()
 
@@ -320,13 +276,14 @@ def summary(findings: Findings, manifest: tuple[str, tuple[str, ...]] | None) ->
         lines.append("OpenAPI: " + (f"{findings.openapi[1]} paths" if findings.openapi else "none found"))
         lines += findings.notes
     lines.append("env manifest: " + (f"{manifest[0]} ({len(manifest[1])} variables)" if manifest else "none in this folder"))
-    return [_comment(line) for line in lines]
+    return [one_line(line) for line in lines]
 
 
 # --- writing ------------------------------------------------------------------------------------------------
 
 
 def render(findings: Findings, manifest: tuple[str, tuple[str, ...]] | None, sections: Mapping[str, Any]) -> str:
+    """The file: the engine's keys, then each declared section's block (its model's `init_block`), in their order."""
     model = settings_model(sections)
     head = [
         "# probe.toml: what `probe scan` checks and how. Written by `probe init`; read it top to bottom.",
@@ -336,15 +293,15 @@ def render(findings: Findings, manifest: tuple[str, tuple[str, ...]] | None, sec
     ]
     if findings.target:
         frameworks = ", ".join(f"{n} ({why})" for n, why in findings.frameworks) or "not recognised from the outside"
-        head.append(_comment(f"# Framework: {frameworks}."))
+        head.append(one_line(f"# Framework: {frameworks}."))
         if findings.platform:
-            head.append(_comment(f"# Hosting: {findings.platform[0]} ({findings.platform[1]})."))
+            head.append(one_line(f"# Hosting: {findings.platform[0]} ({findings.platform[1]})."))
         if findings.openapi:
             title, count = findings.openapi
-            head.append(_comment(f"# OpenAPI document found ({title or 'untitled'}, {count} paths): scans read its routes."))
+            head.append(one_line(f"# OpenAPI document found ({title or 'untitled'}, {count} paths): scans read its routes."))
         if findings.problem:
-            head.append(_comment(f"# The site could not be looked at fully: {findings.problem}"))
-        head += ["", f"target = {_q(findings.target)}"]
+            head.append(one_line(f"# The site could not be looked at fully: {findings.problem}"))
+        head += ["", f"target = {toml_string(findings.target)}"]
     else:
         head += ["", "# TODO: the site to scan (or give it on the command line: probe scan https://...)"]
         head.append('# target = "https://staging.example.com"')
@@ -354,188 +311,18 @@ def render(findings: Findings, manifest: tuple[str, tuple[str, ...]] | None, sec
         "",
     ]
     text = "\n".join(head)
-    for block in _blocks(findings, manifest, sections):
-        text += "\n" + (block.live if block.live and _valid(model, text + "\n" + block.live) else block.fallback)
+    found = Discovery(findings.target, findings.login, tuple(findings.webhooks), findings.platform, manifest)
+    for section in sorted(model.section_names, key=lambda section: section.init_order):
+        block = section.init_block(found)
+        if block is not None:
+            text += "\n" + (block.live if block.live and _valid(model, text + "\n" + block.live) else block.fallback)
     _valid(model, text, strict=True)
     return text.rstrip("\n") + "\n"
 
 
-@dataclass(frozen=True)
-class _Block:
-    live: str  # written as TOML when it validates ("" for comment-only blocks)
-    fallback: str  # the same advice as comments
-
-
-def _blocks(
-    findings: Findings, manifest: tuple[str, tuple[str, ...]] | None, sections: Mapping[str, Any]
-) -> list[_Block]:
-    blocks: list[_Block] = []
-    login = findings.login
-    if "login" in sections:
-        blocks.append(_login_block(login))
-    if "accounts" in sections:
-        blocks.append(_Block("", _ACCOUNTS_TODO))
-    if "resources" in sections:
-        blocks.append(_Block("", _RESOURCES_TODO))
-    if "rate_limit" in sections and login is not None:
-        body = _body(login)
-        live = (
-            "# --- rate limits: bursts of failed log-ins (active mode only).\n"
-            f"[[rate_limit]]\npath = {_q(login.path)}\nmethod = {_q(login.method)}\n{body}\n"
-        )
-        blocks.append(_Block(live, _commented(live)))
-    if "webhooks" in sections:
-        blocks.append(_webhooks_block(findings.webhooks, sections["webhooks"]))
-    if "cors" in sections:
-        blocks.append(_Block("", _CORS_TODO))
-    env = _env_block(manifest, findings.platform)
-    # Without the env checks installed the manifest is still worth listing, as comments.
-    blocks.append(env if "env" in sections else _Block("", env.fallback))
-    return blocks
-
-
-def _login_block(login: Login | None) -> _Block:
-    if login is None:
-        todo = (
-            "# --- log-in: TODO (none found on the page). How a test account signs in, for the idor/auth checks:\n"
-            '# [login]\n# request = "POST /api/login"\n# json = { email = "{username}", password = "{password}" }\n'
-            '# token = "json:token"\n'
-        )
-        return _Block("", todo)
-    if login.body == "json":
-        live = (
-            _comment(f"# --- log-in: found {login.found}. TODO: check the field names and where the credential comes back.")
-            + f"\n[login]\nrequest = {_q(f'{login.method} {login.path}')}\n{_body(login)}\n"
-            + 'token = "json:token"   # or cookie:NAME, header:NAME: where the log-in response puts the credential\n'
-        )
-        return _Block(live, _commented(live))
-    lines = [_comment(f"# --- log-in: found {login.found} (a server-rendered form).")]
-    if login.page and login.csrf_field:
-        lines.append(f"csrf = {_q(f'GET {login.page}')}   # fetched before each log-in for a fresh token")
-        lines.append(f"csrf_field = {_q(login.csrf_field)}")
-    else:
-        lines.append(_comment(f"# The form has no CSRF field that probe recognises ({', '.join(CSRF_FIELD_HINTS)}): if "
-                              "it has one, set csrf = \"GET /login-page\" and csrf_field."))
-    lines.append(f"request = {_q(f'{login.method} {login.path}')}")
-    lines.append(_body(login))
-    if login.hidden:
-        lines.append(_comment("# The form's hidden fields go with every log-in, with the values the page served: TODO "
-                              "check none changes per page load (" + ", ".join(n for n, _ in login.hidden) + ")."))
-    if login.session_cookie:
-        lines.append(f"token = {_q('cookie:' + login.session_cookie)}   # the framework's session cookie")
-        block = "[login]\n" + "\n".join(line for line in lines[1:] if not line.startswith("#"))
-        notes = "\n".join(line for line in lines if line.startswith("#"))
-        live = notes + "\n" + block + "\n"
-        return _Block(live, _commented(live))
-    unknown = [line for line in lines if line.startswith("#")]
-    unknown.append("# TODO: the session cookie's name was not recognised from the outside: log in once in a browser, "
-                 "find the cookie the log-in sets, and set token = \"cookie:NAME\".")
-    table = ["[login]", *(line for line in lines[1:] if not line.startswith("#")), 'token = "cookie:TODO"']
-    return _Block("", "\n".join(unknown) + "\n" + _commented("\n".join(table)))
-
-
-def _body(login: Login) -> str:
-    key = "json" if login.body == "json" else "form"
-    fields = [f'{_key(login.username_field)} = "{{username}}"', f'{_key(login.password_field)} = "{{password}}"']
-    fields += [f"{_key(name)} = {_q(value)}" for name, value in login.hidden]
-    return f"{key} = {{ {', '.join(fields)} }}"
-
-
-_ACCOUNTS_TODO = """# --- accounts: TODO. Two real test accounts unlock the idor and auth checks (who can read whose data).
-# Create them in the app, put their credentials in the environment or .env (never here), then uncomment:
-# [accounts.alice]
-# username = "${ALICE_EMAIL}"
-# password = "${ALICE_PASSWORD}"
-# control  = "GET /api/me"      # a request only this account can make (proves the log-in worked)
-#
-# [accounts.bob]
-# username = "${BOB_EMAIL}"
-# password = "${BOB_PASSWORD}"
-"""
-
-_RESOURCES_TODO = """# --- records: TODO. Which records belong to whom, so probe can try one account's ids as the other:
-# [[resources]]
-# path  = "/api/notes/{id}"
-# owner = "alice"
-# list  = "GET /api/notes"      # alice's own list, where the ids come from
-"""
-
-_CORS_TODO = """# --- cross-origin: TODO. The origins of your own front ends (every other origin must be refused):
-# [cors]
-# trusted_origins = ["https://app.example.com"]
-"""
-
-
-def _webhooks_block(paths: Sequence[str], annotation: Any) -> _Block:
-    if not paths:
-        return _Block(
-            "",
-            "# --- webhooks: TODO (none found from the outside). One table per receiver; the secret stays in the environment:\n"
-            '# [[webhooks]]\n# path     = "/api/webhooks/stripe"\n# provider = "stripe"\n'
-            '# secret   = "${STRIPE_WEBHOOK_SECRET}"\n',
-        )
-    live = ["# --- webhooks: found from the outside. TODO: add each one's signing secret as ${VAR} (enables the"]
-    live.append("# tampered and replayed-event tests); probe posts test events only in active mode.")
-    fallback = list(live)
-    recognised = False
-    for path in paths:
-        provider = _provider(path, annotation)
-        recognised = recognised or provider is not None
-        var = f"{(provider or 'WEBHOOK').upper().replace('-', '_')}_WEBHOOK_SECRET"
-        table = f"[[webhooks]]\npath     = {_q(path)}\nprovider = {_q(provider or 'TODO')}\n# secret   = \"${{{var}}}\""
-        live.append(table if provider else _commented(table))
-        fallback.append(_commented(table))
-    return _Block("\n".join(live) + "\n" if recognised else "", "\n".join(fallback) + "\n")
-
-
-def _provider(path: str, annotation: Any) -> str | None:
-    """The provider a path segment names, if the webhooks section's own model accepts it."""
-    model = _item_model(annotation)
-    if model is None:
-        return None
-    for segment in reversed([s for s in path.lower().split("/") if s]):
-        try:
-            model.model_validate({"path": path, "provider": segment})
-        except ValidationError:
-            continue
-        return segment
-    return None
-
-
-def _item_model(annotation: Any) -> type[BaseModel] | None:
-    args = typing.get_args(annotation)
-    candidate = args[0] if args else annotation
-    return candidate if isinstance(candidate, type) and issubclass(candidate, BaseModel) else None
-
-
-def _env_block(manifest: tuple[str, tuple[str, ...]] | None, platform: tuple[str, str] | None) -> _Block:
-    name = platform[0] if platform else ""
-    example = DEPLOYED_EXAMPLES.get(name, "")
-    deployed = (
-        f'# deployed = "{example}"   # TODO: {name} detected; the API token comes from the environment\n'
-        if example
-        else '# deployed = "dotenv:.env.production"   # TODO: or process, vercel:APP:ENV, heroku:APP, fly:APP, render:ID ...\n'
-    )
-    if manifest is None:
-        return _Block("", "# --- environment: TODO (no .env.example here). The manifest of variables the app reads:\n"
-                      '# [env]\n# manifest = ".env.example"\n' + deployed)
-    name, variables = manifest
-    listed = ", ".join(variables[:MAX_LISTED_VARS]) + (" ..." if len(variables) > MAX_LISTED_VARS else "")
-    lines = [f"# --- environment: {name} declares {len(variables)} variables:"]
-    lines += _wrap(listed)
-    lines.append("# TODO: say where the deployed values are read from, so each one is checked for a real value.")
-    live = "\n".join(lines) + f"\n[env]\nmanifest = {_q(name)}\n" + deployed
-    return _Block(live, _commented(live))
-
-
-def _wrap(text: str, width: int = 110) -> list[str]:
-    lines, line = [], "#"
-    for word in text.split(" "):
-        if len(line) + len(word) > width:
-            lines.append(line)
-            line = "#"
-        line += " " + word
-    return [*lines, line]
+def hosting(sections: Mapping[str, Any]) -> tuple[Marker, ...]:
+    """The markers that name a hosting platform, as the declared sections give them."""
+    return tuple(marker for section in settings_model(sections).section_names for marker in section.init_hosting)
 
 
 def _valid(model: type[BaseModel], text: str, *, strict: bool = False) -> bool:
@@ -546,21 +333,3 @@ def _valid(model: type[BaseModel], text: str, *, strict: bool = False) -> bool:
             raise ConfigError(f"probe init wrote a config that does not load ({exc}); please report this") from None
         return False
     return True
-
-
-def _commented(block: str) -> str:
-    return "\n".join(line if line.startswith("#") or not line else f"# {line}" for line in block.splitlines()) + "\n"
-
-
-def _comment(text: str) -> str:
-    """Text from the site made safe inside a TOML comment: one printable line."""
-    return "".join(ch if ch.isprintable() else " " for ch in " ".join(text.split()))[:300]
-
-
-def _q(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{"".join(ch if ch.isprintable() else " " for ch in escaped)}"'
-
-
-def _key(name: str) -> str:
-    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else _q(name)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 FAMILIES = (
     "env",
@@ -76,12 +76,86 @@ class Mode(StrEnum):
     ACTIVE = "active"
 
 
+class LocationKind(StrEnum):
+    URL = "url"  # https://host/path?query#fragment: a place on the target (or a service it uses)
+    ROUTE = "route"  # /api/notes/{id}: a path on the target
+    NAME = "name"  # anything else: a file, an environment (env:production/KEY), a DNS name, "(no target)"
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a result is, parsed once: what kind of place it is and, for a URL, its parts. `Result.location` stays
+    the text (the reports' schema); `Result.place` is this. Its `key` is what the fingerprint is made of, so one
+    place is one baseline entry across runs."""
+
+    text: str
+    kind: LocationKind
+    parts: SplitResult | None = None  # a URL's parts; a text whose host or port does not parse is a name
+
+    @classmethod
+    def parse(cls, text: str) -> Location:
+        if "://" in text:
+            try:
+                parts = urlsplit(text)
+                parts.port  # noqa: B018 - raises on a bad port
+            except ValueError:
+                # Not a parseable URL (an unbalanced `[`, a bad port): the text as written is still a stable key.
+                return cls(text, LocationKind.NAME)
+            return cls(text, LocationKind.URL, parts)
+        return cls(text, LocationKind.ROUTE if text.startswith("/") else LocationKind.NAME)
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def key(self) -> str:
+        """The place without what changes between runs but names the same place: scheme and host case, default
+        ports, query strings, fragments, trailing slashes, and the port of a loopback test server."""
+        parts = self.parts
+        if parts is None:
+            return self.text
+        host = (parts.hostname or "").lower()
+        port = parts.port
+        default = {"http": 80, "https": 443}.get(parts.scheme.lower())
+        netloc = host if port in (None, default) or host in ("127.0.0.1", "localhost") else f"{host}:{port}"
+        path = parts.path.rstrip("/") or "/"
+        return f"{parts.scheme.lower()}://{netloc}{path}"
+
+
 @dataclass(frozen=True)
 class FileLocation:
     """A place in a file of the user's project (for SARIF): `.env.example` line 3, `probe.toml`."""
 
     path: str
     line: int | None = None
+
+
+# A table cell: text, a number, or None for "not measured" (reporters show a dash).
+Cell = str | int | float | None
+
+
+@dataclass(frozen=True)
+class Table:
+    """Measurements a result carries as rows (a load ramp's steps), rendered by every human report and kept in the
+    JSON. Generic on purpose: the engine knows columns and cells, not what a family measured."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+
+    def __post_init__(self) -> None:
+        for row in self.rows:
+            if len(row) != len(self.columns):
+                raise ValueError(f"a row of {self.title!r} has {len(row)} cells for {len(self.columns)} columns")
+
+
+def cell_text(value: Cell) -> str:
+    """A cell as the human reports print it."""
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return str(value)
 
 
 @dataclass(frozen=True)
@@ -103,33 +177,20 @@ class Result:
     # The baseline entry's reason and expiry, so every report can say why a failure is accepted.
     suppression: str = ""
     file: FileLocation | None = None
+    table: Table | None = None
 
     @property
     def family(self) -> str:
         return self.check.split(".", 1)[0]
 
     @property
+    def place(self) -> Location:
+        return Location.parse(self.location)
+
+    @property
     def fingerprint(self) -> str:
-        basis = "|".join((self.check, normalise_location(self.location), self.kind))
+        basis = "|".join((self.check, self.place.key, self.kind))
         return hashlib.sha256(basis.encode()).hexdigest()[:32]
-
-
-def normalise_location(location: str) -> str:
-    """Drop what changes between runs but names the same place: scheme case, default ports,
-    query strings, trailing slashes, and the port of a loopback test server."""
-    if "://" not in location:
-        return location
-    try:
-        parts = urlsplit(location)
-        host = (parts.hostname or "").lower()
-        port = parts.port
-    except ValueError:
-        # Not a parseable URL (an unbalanced `[`, a bad port): the location as written is still a stable key.
-        return location
-    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
-    netloc = host if port in (None, default) or host in ("127.0.0.1", "localhost") else f"{host}:{port}"
-    path = parts.path.rstrip("/") or "/"
-    return f"{parts.scheme.lower()}://{netloc}{path}"
 
 
 @dataclass(frozen=True)

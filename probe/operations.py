@@ -60,7 +60,8 @@ def base_path(doc: dict[str, Any]) -> str:
     return base.rstrip("/") if isinstance(base, str) else ""
 
 
-def _resolve(doc: dict[str, Any], item: Any) -> Any:
+def resolve(doc: dict[str, Any], item: Any) -> Any:
+    """The node a local `$ref` points to (`#/components/schemas/Login`), or the item itself when it is no reference."""
     ref = item.get("$ref") if isinstance(item, dict) else None
     if not isinstance(ref, str) or not ref.startswith("#/"):
         return item
@@ -71,7 +72,7 @@ def _resolve(doc: dict[str, Any], item: Any) -> Any:
 
 
 def _types(doc: dict[str, Any], schema: Any, depth: int = 0) -> set[str]:
-    schema = _resolve(doc, schema)
+    schema = resolve(doc, schema)
     if not isinstance(schema, dict) or depth > 4:
         return set()
     kind = schema.get("type")
@@ -83,10 +84,10 @@ def _types(doc: dict[str, Any], schema: Any, depth: int = 0) -> set[str]:
 
 
 def _parameter(doc: dict[str, Any], raw: Any) -> Parameter | None:
-    item = _resolve(doc, raw)
+    item = resolve(doc, raw)
     if not isinstance(item, dict) or item.get("in") not in ("query", "path") or not isinstance(item.get("name"), str):
         return None
-    schema = _resolve(doc, item.get("schema", item))  # Swagger 2 puts `type` on the parameter itself
+    schema = resolve(doc, item.get("schema", item))  # Swagger 2 puts `type` on the parameter itself
     types = _types(doc, schema)
     example = next((v for v in (item.get("example"), schema.get("example") if isinstance(schema, dict) else None,
                                 schema.get("default") if isinstance(schema, dict) else None)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 # The lookbehind keeps a long run of digits (a hostile header) linear instead of quadratic.
 _VERSION = re.compile(r"(?<!\d)\d+\.\d+")
@@ -111,3 +112,25 @@ def json_path(document: object, path: str) -> list[object]:
                 following.append(value[int(index)])
         current = following[:MAX_PATH_VALUES]
     return current
+
+
+Leaf = tuple[str, str]
+MAX_LEAVES = 2000  # values read from one JSON body
+
+
+def leaves(document: Any) -> set[Leaf]:
+    """(key, value) pairs of a JSON document's scalars (bounded), keyed by their nearest key name so that a record
+    seen in a list and on its own page match. Booleans and nulls say nothing about whose record it is."""
+    found: set[Leaf] = set()
+    stack: list[tuple[str, Any]] = [("", document)]
+    seen = 0
+    while stack and seen < MAX_LEAVES:
+        key, value = stack.pop()
+        seen += 1
+        if isinstance(value, dict):
+            stack.extend((str(k), v) for k, v in list(value.items())[:MAX_LEAVES])
+        elif isinstance(value, list):
+            stack.extend((key, v) for v in value[:MAX_LEAVES])
+        elif isinstance(value, (str, int, float)) and not isinstance(value, bool) and str(value).strip():
+            found.add((key, str(value)))
+    return found

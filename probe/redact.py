@@ -20,9 +20,11 @@ and baseline); `template_location` rewrites the rare location that would carry a
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlunsplit
+
+from probe.model import Location
 
 # Shorter values are too likely to occur by chance in ordinary text to be replaced inside it.
 MIN_SUBSTRING_LENGTH = 8
@@ -37,6 +39,12 @@ COMMON_WORDS = frozenset({
     "sessions", "settings", "frontend", "backend", "internal", "external", "location", "fingerprint", "evidence",
 })
 SECRET_TEMPLATE = "{secret}"
+# Most strings of one result's fields that `learn` reads: evidence is bounded by the checks, this bounds the walk.
+MAX_LEARNED_STRINGS = 500
+
+# A family's recogniser of secrets in any text (see `probe.registry.Family.finds_secrets`): the values it returns are
+# registered, so a key in a response excerpt is masked whether or not the check that reports keys ran or finished.
+SecretFinder = Callable[[str], Iterable[str]]
 
 
 def mask(value: str) -> str:
@@ -51,9 +59,10 @@ def masked_inside_text(value: str) -> bool:
 
 
 class Redactor:
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+    def __init__(self, secrets: Iterable[str] = (), finders: Sequence[SecretFinder] = ()) -> None:
         self._secrets: set[str] = set()  # masked wherever they appear
         self._whole: set[str] = set()  # masked only as the whole of a value
+        self._finders = tuple(finders)
         for secret in secrets:
             self.add(secret)
 
@@ -62,6 +71,23 @@ class Redactor:
         if not secret or not secret.strip():
             return
         (self._secrets if masked_inside_text(secret) else self._whole).add(secret)
+
+    def learn(self, value: Any) -> None:
+        """Register what the finders recognise as a secret in any string of `value` (a text, or a result's evidence)."""
+        if not self._finders:
+            return
+        stack, seen = [value], 0
+        while stack and seen < MAX_LEARNED_STRINGS:
+            item = stack.pop()
+            if isinstance(item, str):
+                seen += 1
+                for finder in self._finders:
+                    for secret in finder(item):
+                        self.add(secret)
+            elif isinstance(item, Mapping):
+                stack.extend(item.values())
+            elif isinstance(item, (list, tuple)):
+                stack.extend(item)
 
     def __contains__(self, value: str) -> bool:
         return value in self._secrets or value in self._whole
@@ -105,14 +131,11 @@ class Redactor:
         stays stable, and it is still a URL that parses (a mask's brackets would read as an IPv6 host)."""
         if not self.found_in(location):
             return location
-        if "://" not in location:
+        parts = Location.parse(location).parts
+        if parts is None:
             return self._template(location)
-        try:
-            parts = urlsplit(location)
-            host = parts.hostname or ""
-            port = f":{parts.port}" if parts.port is not None else ""
-        except ValueError:
-            return self._template(location)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port is not None else ""
         userinfo, _, _ = parts.netloc.rpartition("@")
         netloc = (f"{self._template(userinfo)}@" if userinfo else "") + (f"[{host}]" if ":" in host else host) + port
         query = "&".join(f"{k}={SECRET_TEMPLATE}" if self.found_in(v) else f"{k}={v}"

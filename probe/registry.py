@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from probe.guards import Guard, guards_of
 from probe.model import CHECK_ID, CheckInfo, Confidence, Result, Severity
+from probe.redact import SecretFinder
 
 if TYPE_CHECKING:
     from probe.context import CheckContext
@@ -38,6 +39,9 @@ class Family:
 
     group: str
     unlock: str = ""
+    # Recognises secrets in any text: every report masks what it returns, in every result and note, so a key in a
+    # response excerpt stays masked even when the family's own checks did not run or finish.
+    finds_secrets: SecretFinder | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +144,10 @@ class Registry:
     @property
     def families(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(s.info.family for s in self.specs))
+
+    def secret_finders(self) -> tuple[SecretFinder, ...]:
+        families = (getattr(module, "FAMILY", None) for module in self.modules)
+        return tuple(f.finds_secrets for f in families if isinstance(f, Family) and f.finds_secrets is not None)
 
     def sections(self) -> dict[str, Any]:
         """Config sections declared by check modules as `CONFIG_SECTIONS = {"cors": CorsSettings}`."""

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from probe import __version__
 from probe import baseline as baseline_file
@@ -17,7 +18,7 @@ from probe.config import ConfigError, Settings
 from probe.context import CheckContext, Memo
 from probe.guards import Skip, Unavailable
 from probe.http import Excluded, HttpClient, HttpError, ScopedHttp, run_scope
-from probe.model import PRECONDITION, CheckInfo, Mode, Report, Result, Status, sort_key
+from probe.model import PRECONDITION, CheckInfo, Mode, Report, Result, Status, Table, sort_key
 from probe.redact import Redactor
 from probe.registry import CheckSpec, Registry
 from probe.surface import Surface
@@ -89,6 +90,11 @@ class Collector:
         notes = [*self.notes, *(self.client.notes if self.client else [])]
         if interrupted:
             notes.append("interrupted: the report holds only the checks that finished")
+        # Learn first, clean second: a key seen in one result's excerpt is masked in every result and note.
+        for result in self.results:
+            self.redactor.learn((result.title, result.detail, result.evidence, result.remediation,
+                                 result.table.rows if result.table else ()))
+        self.redactor.learn(notes)
         cleaned = [self._clean(r) for r in self.results]
         try:
             applied = baseline_file.apply(cleaned, self.baseline, self.started.date())
@@ -117,16 +123,24 @@ class Collector:
         it identifies the finding (fingerprint, baseline, route), so it is kept as the check wrote it, or rewritten
         to a stable template when it would reveal a secret (see `Redactor.template_location`)."""
         r = self.redactor
-        cleaned = {
+        cleaned: dict[str, Any] = {
             "title": r.redact(result.title),
             "location": r.template_location(result.location),
             "detail": r.redact(result.detail),
             "evidence": r.redact_value(result.evidence),
             "remediation": r.redact(result.remediation),
+            "table": self._clean_table(result.table),
         }
         if all(value is getattr(result, name) for name, value in cleaned.items()):
             return result  # nothing to mask: a large report is not copied
         return dataclasses.replace(result, **cleaned)
+
+    def _clean_table(self, table: Table | None) -> Table | None:
+        if table is None:
+            return None
+        rows = self.redactor.redact_value(table.rows)
+        title = self.redactor.redact(table.title)
+        return table if rows is table.rows and title is table.title else dataclasses.replace(table, title=title, rows=rows)
 
 
 async def run(

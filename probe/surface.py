@@ -23,12 +23,13 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from probe.http import HttpError, Response, ScopedHttp, excluded
+from probe.operations import base_path
 
 T = TypeVar("T")
 
@@ -80,8 +81,9 @@ def reads_as_action(path: str) -> bool:
 class Form:
     action: str
     method: str
-    fields: tuple[tuple[str, str], ...]  # (name, input type)
+    fields: tuple[tuple[str, str], ...]  # (name, input type as written, or the tag: textarea, select)
     hidden: tuple[tuple[str, str], ...] = ()  # (name, value) of its hidden inputs, as the page served them
+    values: tuple[tuple[str, str], ...] = ()  # (name, value) of every field, as the page served them
 
 
 @dataclass(frozen=True)
@@ -90,15 +92,47 @@ class Script:
     response: Response
 
 
+@dataclass
+class _OpenForm:
+    action: str
+    method: str
+    fields: list[tuple[str, str]] = field(default_factory=list)
+    hidden: list[tuple[str, str]] = field(default_factory=list)
+    values: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, name: str, kind: str, value: str) -> None:
+        self.fields.append((name, kind))
+        self.values.append((name, value))
+        if kind.lower() == "hidden":
+            self.hidden.append((name, value))
+
+    def done(self) -> Form:
+        return Form(self.action, self.method, tuple(self.fields), tuple(self.hidden), tuple(self.values))
+
+
 class _Page(HTMLParser):
+    """One pass over a page: its scripts, OpenAPI links, forms, and the named fields outside any form. A form left
+    open ends with the page, and a form inside a form is no form of its own, as browsers parse them (HTML's form
+    element pointer)."""
+
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.scripts: list[str] = []
         self.inline: list[str] = []
         self.api_links: list[str] = []
-        self.forms: list[Form] = []
-        self._form: dict[str, Any] | None = None
+        self._forms: list[_OpenForm] = []
+        self._loose = _OpenForm("", "GET")
+        self._form: _OpenForm | None = None
         self._in_script = False
+
+    @property
+    def forms(self) -> tuple[Form, ...]:
+        return tuple(form.done() for form in self._forms)
+
+    @property
+    def loose(self) -> Form:
+        """The named fields outside any form (a page whose script posts them), as a form without an action."""
+        return self._loose.done()
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
@@ -113,20 +147,16 @@ class _Page(HTMLParser):
                 self.scripts.append(a["href"])
             elif "service-desc" in rel:
                 self.api_links.append(a["href"])
-        elif tag == "form" and len(self.forms) < MAX_FORMS:
-            self._form = {"action": a.get("action", ""), "method": (a.get("method") or "get").upper(), "fields": [],
-                          "hidden": []}
-        elif tag in ("input", "textarea", "select") and self._form is not None and a.get("name"):
-            self._form["fields"].append((a["name"], a.get("type", tag)))
-            if a.get("type", "").lower() == "hidden":
-                self._form["hidden"].append((a["name"], a.get("value", "")))
+        elif tag == "form" and self._form is None and len(self._forms) < MAX_FORMS:
+            self._form = _OpenForm(a.get("action", ""), (a.get("method") or "get").upper())
+            self._forms.append(self._form)
+        elif tag in ("input", "textarea", "select") and a.get("name"):
+            (self._form or self._loose).add(a["name"], a.get("type", tag), a.get("value", ""))
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "script":
             self._in_script = False
-        elif tag == "form" and self._form is not None:
-            self.forms.append(Form(self._form["action"], self._form["method"], tuple(self._form["fields"]),
-                                   tuple(self._form["hidden"])))
+        elif tag == "form":
             self._form = None
 
     def handle_data(self, data: str) -> None:
@@ -136,9 +166,14 @@ class _Page(HTMLParser):
 
 def parse_forms(html: str) -> tuple[Form, ...]:
     """The forms of an HTML page other than the root (a log-in page), parsed as the root page's are."""
+    return parse_fields(html)[0]
+
+
+def parse_fields(html: str) -> tuple[tuple[Form, ...], Form]:
+    """The forms of an HTML page, and its named fields outside any form (as a form without an action)."""
     parser = _Page()
     parser.feed(html)
-    return tuple(parser.forms)
+    return parser.forms, parser.loose
 
 
 @dataclass(frozen=True)
@@ -298,7 +333,7 @@ class Surface:
         if include_openapi:
             doc = await self.openapi()
             if doc:
-                base = _openapi_base(doc)
+                base = base_path(doc)
                 found.extend(base + p for p in doc["paths"] if isinstance(p, str))
         paths = list(dict.fromkeys(p.split("?")[0] for p in found if p.startswith("/")))
         return tuple(self._allowed(paths))[:MAX_PATHS]
@@ -339,12 +374,3 @@ def _spec_urls(base: str, text: str) -> list[str]:
     """OpenAPI document URLs an API documentation page names (Swagger UI, ReDoc, RapiDoc)."""
     named = (urljoin(base, m.group(1)) for m in _SPEC_URL.finditer(text[:200_000]))
     return [u for u in dict.fromkeys(named) if u != base and _DOCUMENT_NAME.search(urlsplit(u).path)]
-
-
-def _openapi_base(doc: dict[str, Any]) -> str:
-    servers = doc.get("servers")
-    if isinstance(servers, list) and servers and isinstance(servers[0], dict):
-        path = urlsplit(str(servers[0].get("url", ""))).path.rstrip("/")
-        return path
-    base = doc.get("basePath")
-    return base.rstrip("/") if isinstance(base, str) else ""

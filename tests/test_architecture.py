@@ -1,6 +1,6 @@
 """The house rules of the code, checked on the source: a module that registers checks imports no other module that
-registers checks (shared engines live in modules that register none), helper modules register nothing, and the
-engine in probe/ imports no check family."""
+registers checks (shared engines live in modules that register none), helper modules register nothing, the
+engine in probe/ imports no check family, and `probe init` writes the sections' own templates without naming them."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ import ast
 import importlib
 import inspect
 import pkgutil
+import re
 from pathlib import Path
 
 import probe.checks
 from probe.checks import BUILTIN
+from probe.config import settings_model
 from probe.registry import _specs_in, load
 from tests.helpers import ROOT
 
@@ -74,3 +76,30 @@ def test_the_rule_can_fail(tmp_path: Path) -> None:
     source = tmp_path / "m.py"
     source.write_text("from probe.checks.idor import matrix\nimport probe.checks.debug.triggers\n")
     assert {"probe.checks.idor.matrix", "probe.checks.debug.triggers"} <= imported_modules(source, "probe.checks")
+
+
+def family_names_in(source: str) -> list[str]:
+    """The family config sections and hosting platforms a source names in its string literals: `"cors"`, `[[webhooks]]`,
+    `vercel` (what `probe init` would need to know a family by)."""
+    from probe.api import sections
+
+    engine_sections = {"accounts", "login"}
+    names = [name for name in sections(REGISTRY) if name not in engine_sections]
+    platforms = {m.name for model in settings_model(sections(REGISTRY)).section_names for m in model.init_hosting}
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            text = node.value
+            found += [name for name in names if text == name or re.search(rf"\[{re.escape(name)}[\].]", text)]
+            found += [name for name in sorted(platforms) if re.search(rf"\b{re.escape(name)}\b", text, re.IGNORECASE)]
+    return found
+
+
+def test_probe_init_names_no_family_section_or_platform() -> None:
+    """`probe init` writes what the sections declare (`Section.init_block`, `init_hosting`): it knows none of them."""
+    assert family_names_in((ROOT / "probe" / "init.py").read_text(encoding="utf-8")) == []
+
+
+def test_the_init_rule_can_fail() -> None:
+    source = 'if "cors" in sections:\n    x = "# [[webhooks]]"\nMARKER = ("vercel", "header:server")\n'
+    assert family_names_in(source) == ["cors", "webhooks", "vercel"]

@@ -18,12 +18,14 @@ from urllib.parse import urlsplit
 import pytest
 
 from fixtures.baas import postgres
-from fixtures.baas.firebase import PROJECT, FakeFirebase, FirebaseSite
+from fixtures.baas.firebase import PROJECT, FakeFirebase, FirebaseSite, service_account_key
 from fixtures.baas.rest import Keys, SupabaseApi
 from fixtures.baas.site import Site
 from fixtures.serve import serve_wsgi
 from probe.checks.baas.discovery import LIBRARY_DEFAULTS
+from probe.checks.secrets.formats import find_in_text
 from probe.model import Report, Status
+from probe.reporters import json as json_report
 from tests.helpers import expect, results_for, scan
 
 ACCOUNTS = {"alice": {"username": "alice@example.test", "password": postgres.PASSWORD},
@@ -140,7 +142,7 @@ def test_no_config_skips_every_check() -> None:
     with serve_wsgi(Site("", "")) as plain:
         report = scan(plain, only=["baas"], baas={"accounts": ["alice", "bob"], "tables": ["notes"], "marker": {"t": "x"}},
                       accounts=ACCOUNTS, mode="active")
-    assert len(report.results) == 6 and all(r.status is Status.SKIP for r in report.results)
+    assert len(report.results) == 8 and all(r.status is Status.SKIP for r in report.results)
     assert {r.detail.split(" (")[0] for r in report.results} == {
         "no Supabase client config", "no Firebase web config"}
 
@@ -226,6 +228,62 @@ def test_write_check_is_active_only(supabase: Project) -> None:
     assert [r.status for r in results_for(report, "baas.supabase-write")] == [Status.SKIP]
 
 
+# --- Supabase Storage: object metadata in storage.objects under RLS (fixtures/baas/storage.py) -------------------
+
+STORAGE = ("baas.supabase-storage-list", "baas.supabase-storage-cross-user")
+
+
+@pytest.mark.parametrize("kind", ["publishable", "legacy"])
+def test_storage_listing_fails_on_bucket_only_policies(supabase: Project, kind: str) -> None:
+    twin = supabase.twins["vulnerable"]
+    before = twin.app.stats.requests
+    report = run(twin, kind, only=STORAGE, mode="active", accounts=ACCOUNTS, baas={"accounts": ["alice", "bob"]})
+    sent = twin.app.stats.requests - before
+    listed = {r.evidence["bucket"]: r for r in expect(report, "baas.supabase-storage-list", "fail")}
+    # Both buckets come from GET /storage/v1/bucket (the vulnerable twin lets anon select storage.buckets).
+    assert {b: (r.severity.value, r.evidence["public"]) for b, r in listed.items()} == {
+        "avatars": ("high", True), "documents": ("critical", False)}
+    assert "private bucket: the same policy lets the key download each file" in listed["documents"].detail
+    assert listed["documents"].evidence["first_entry"].startswith("[masked"), "object names are user data"
+    crossed = expect(report, "baas.supabase-storage-cross-user", "fail")
+    assert [r.evidence["bucket"] for r in crossed] == ["documents"]  # the bucket the bundle names
+    assert "bob lists alice's folder documents/" in crossed[0].detail
+    assert "bob downloads alice's file (24 bytes, the bytes alice gets)" in crossed[0].detail
+    assert "passport" not in json_report.render(report)
+    # list: GET /bucket + one list per bucket; cross-user: two sign-ins, then alice lists and downloads, bob likewise.
+    assert sent == 3 + 2 + 4
+
+
+@pytest.mark.parametrize("kind", ["publishable", "legacy"])
+def test_storage_passes_under_owner_folder_policies(supabase: Project, kind: str) -> None:
+    before = postgres.snapshot(supabase.db, "hardened")
+    report = run(supabase.twins["hardened"], kind, only=STORAGE, mode="active", accounts=ACCOUNTS,
+                 baas={"accounts": ["alice", "bob"]})
+    # Anon lists no bucket here: the one the bundle names is still tested.
+    listed = expect(report, "baas.supabase-storage-list", "pass")
+    assert [r.location.rsplit("/", 1)[1] for r in listed] == ["documents"]
+    assert "lists nothing to the" in listed[0].detail
+    crossed = expect(report, "baas.supabase-storage-cross-user", "pass")
+    assert "bob lists none of it (200) and her download is refused (400, not_found)" in crossed[0].detail
+    assert postgres.snapshot(supabase.db, "hardened") == before, "nothing is uploaded"
+
+
+def test_storage_listing_is_sent_in_active_mode_only(supabase: Project) -> None:
+    twin = supabase.twins["vulnerable"]
+    before = twin.app.stats.requests
+    report = run(twin, "publishable", only=STORAGE, accounts=ACCOUNTS, baas={"accounts": ["alice", "bob"]})
+    assert [r.status for r in report.results] == [Status.SKIP, Status.SKIP]
+    assert all(r.detail.startswith("listing Storage objects is a POST") for r in report.results)
+    assert twin.app.stats.requests == before
+
+
+def test_public_buckets_by_design_pass(supabase: Project) -> None:
+    report = run(supabase.twins["vulnerable"], "publishable", only=("baas.supabase-storage-list",), mode="active",
+                 baas={"public_buckets": ["avatars"]})
+    by_bucket = {r.evidence["bucket"]: r.status for r in results_for(report, "baas.supabase-storage-list")}
+    assert by_bucket == {"avatars": Status.PASS, "documents": Status.FAIL}
+
+
 # --- Firebase, against a FAKE answering with the documented response shapes (fixtures/baas/firebase.py) --------
 
 
@@ -280,8 +338,9 @@ NODE_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "node"
 
 @pytest.mark.parametrize("kind", ["publishable", "legacy"])
 def test_supabase_js_speaks_to_the_fixture(supabase: Project, kind: str) -> None:
-    """The real client library signs in, counts, selects, inserts and deletes against the hardened twin: the fixture's
-    answers have the shapes supabase-js expects, and the decisions are PostgreSQL's."""
+    """The real client library signs in, counts, selects, inserts and deletes rows, and lists, uploads, downloads and
+    removes Storage objects against the hardened twin: the fixture's answers have the shapes supabase-js expects, and
+    the decisions are PostgreSQL's."""
     if not (NODE_DIR / "node_modules" / "@supabase" / "supabase-js").is_dir() or shutil.which("node") is None:
         pytest.skip("node and fixtures/node's npm packages are not installed (make setup)")
     twin = supabase.twins["hardened"]
@@ -298,5 +357,61 @@ def test_supabase_js_speaks_to_the_fixture(supabase: Project, kind: str) -> None
         "insert": {"rows": 1, "status": 201, "error": None},
         "delete": {"rows": 1, "error": None},
         "anonInsert": {"status": 401, "code": "42501"},
+        "anonList": {"entries": 0, "error": None},
+        "anonBuckets": {"buckets": [], "error": None},
+        "list": {"names": ["passport.pdf"], "error": None},
+        "upload": {"path": f"{postgres.ALICE}/made-by-supabase-js.txt", "error": None},
+        "download": {"text": "hello from supabase-js", "error": None},
+        "remove": {"removed": [f"{postgres.ALICE}/made-by-supabase-js.txt"], "error": None},
+        "anonDownload": {"data": False, "status": 400},
     }
     assert postgres.snapshot(supabase.db, "hardened") == before
+
+
+# --- a Firebase service-account key in served files (secrets.in-bundle, secrets.exposed-file) -----------------
+
+
+@pytest.fixture(scope="session")
+def service_account_sites() -> Iterator[dict[str, tuple[str, dict[str, str] | None]]]:
+    """The front end with the Admin SDK's key file imported into it (its key made at run time) and without."""
+    key = service_account_key()
+    with contextlib.ExitStack() as stack:
+        yield {name: (stack.enter_context(serve_wsgi(FirebaseSite("http://127.0.0.1:9", account))), account)
+               for name, account in (("vulnerable", key), ("hardened", None))}
+
+
+def test_service_account_key_served_is_one_critical_finding(
+        service_account_sites: dict[str, tuple[str, dict[str, str] | None]]) -> None:
+    site, account = service_account_sites["vulnerable"]
+    assert account is not None
+    report = scan(site, only=["secrets.in-bundle", "secrets.exposed-file"])
+    bundled = expect(report, "secrets.in-bundle", "fail")
+    # One finding for the key file, not a second one for the PEM inside it; the Firebase web key is publishable.
+    assert [(r.severity.value, r.evidence["found"]) for r in bundled] == [("critical", "Google service account key")]
+    assert bundled[0].evidence["claims"] == {"client_email": account["client_email"]}
+    assert "PRIVATE KEY" not in json_report.render(report), "the key is only ever shown masked"
+    served = [r for r in expect(report, "secrets.exposed-file", "fail") if r.location.endswith("/config.json")]
+    assert len(served) == 1 and "JSON with Google service account key" in served[0].detail
+
+
+def test_no_service_account_key_no_finding(
+        service_account_sites: dict[str, tuple[str, dict[str, str] | None]]) -> None:
+    site, _ = service_account_sites["hardened"]
+    report = scan(site, only=["secrets.in-bundle", "secrets.exposed-file"])
+    expect(report, "secrets.in-bundle", "pass")
+    expect(report, "secrets.exposed-file", "pass")
+
+
+def test_service_account_key_needs_its_fields() -> None:
+    """A PEM key alone stays the generic private-key finding; the service-account name needs the key file's fields."""
+    pem = service_account_key()["private_key"]
+    alone = find_in_text(json.dumps({"private_key": pem}), use_detect_secrets=False)
+    assert [f.name for f in alone] == ["Private key"]
+
+
+def test_a_whole_active_run_sends_what_the_docs_say(supabase: Project) -> None:
+    """docs/baas.md: two tables, two buckets the key lists, `tables = ["notes"]`, active: 22 requests to the project."""
+    twin = supabase.twins["vulnerable"]
+    before = twin.app.stats.requests
+    cross(twin, mode="active", marker={"title": "probe marker"})
+    assert twin.app.stats.requests - before == 22

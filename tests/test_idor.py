@@ -210,8 +210,8 @@ JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_
 
 @given(JSON, st.text(max_size=30))
 def test_json_path_and_leaves_never_raise(document: object, path: str) -> None:
-    from probe.checks.idor.matrix import leaves, list_rows, owned_rows
-    from probe.parsing import json_path
+    from probe.checks.idor.matrix import list_rows, owned_rows
+    from probe.parsing import json_path, leaves
 
     assert isinstance(json_path(document, path), list)
     assert json_path({"data": {"items": [{"id": 1}, {"id": "a"}, {}]}}, "data.items[*].id") == [1, "a"]
@@ -222,6 +222,22 @@ def test_json_path_and_leaves_never_raise(document: object, path: str) -> None:
     assert owned_rows(rows, path or "owner", frozenset({"alice", "1"})) is not None
     assert owned_rows(list_rows([{"id": 5, "user": {"id": 1}}, {"id": 6, "user": {"id": 2}}], "[*].id"), "user.id",
                       frozenset({"1"})) == [("5", {"id": 5, "user": {"id": 1}})]
+
+
+def test_an_owner_field_matches_the_ids_a_whoami_answers_with() -> None:
+    import httpx
+
+    from probe.checks.idor.matrix import identity, owned_rows
+    from probe.http import Response
+
+    # Parse's /users/me answers `objectId`; its notes point at their author as a _User pointer holding it.
+    me = Response("GET", "http://127.0.0.1/parse/users/me", 200, httpx.Headers({"content-type": "application/json"}),
+                  b'{"objectId": "Xy12ab", "username": "alice"}', False, 0.0)
+    who = identity("alice", me)
+    assert who == {"alice", "Xy12ab"}
+    rows = [("n1", {"owner": {"__type": "Pointer", "className": "_User", "objectId": "Xy12ab"}}),
+            ("n2", {"owner": {"__type": "Pointer", "className": "_User", "objectId": "Bb34cd"}})]
+    assert [rid for rid, _ in owned_rows(rows, "owner", who)] == ["n1"]
 
 
 def test_resources_sharing_a_request_are_tested_as_one_unit() -> None:
@@ -394,6 +410,18 @@ def test_a_control_that_answers_anyone_sets_its_account_aside(tmp_path: Path) ->
     assert "'bob' set aside: its control request GET /api/status answers without credentials" in users.detail
     projects = _at(report, "idor.cross-account-read", "/api/projects/{id}")[0]
     assert projects.status is Status.SKIP and "set aside" in projects.detail
+
+
+def test_a_control_that_answers_anyone_but_names_its_account_is_kept(tmp_path: Path) -> None:
+    team = make_team(tmp_path)
+    config = team_config(team)
+    config["accounts"]["bob"]["control"] = "GET /api/session"
+    with serve_wsgi(create_team_app("vulnerable", team)) as url:
+        report = scan_authz(url, mode="passive", **config)
+    # Strangers get `{"user": null}`, bob gets his name: the answer still tells bob's session from a lost one.
+    projects = _at(report, "idor.cross-account-read", "/api/projects/{id}")[0]
+    assert projects.status is Status.FAIL and "bob" in projects.detail, projects.detail
+    assert not any("set aside" in r.detail for r in report.results)
 
 
 @pytest.mark.parametrize("control", ["GET /api/welcome", "GET /api/beta"])

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 from pydantic import BaseModel
 
 from fixtures.serve import serve_asgi, serve_command
@@ -175,3 +175,19 @@ def test_init_writes_a_working_login_for_a_server_rendered_form(django_signin: t
             await client.aclose()
 
     assert asyncio.run(log_in()) == 200
+
+
+def test_init_names_the_hosting_platform_the_env_section_declares(tmp_path: Path) -> None:
+    """The platform markers come from the env section's metadata: a Vercel request id names the platform, and the
+    env block suggests reading the deployed values from it."""
+    app = FastAPI()
+
+    @app.get("/")
+    def root(response: Response) -> dict[str, str]:
+        response.headers["x-vercel-id"] = "fra1::abcde-1700000000000-0123456789ab"
+        return {"status": "ok"}
+
+    with serve_asgi(app) as url:
+        text, found = init.generate(url, cwd=tmp_path)
+    assert "hosting: vercel (x-vercel-id: fra1::abcde-1700000000000-0123456789ab)" in found
+    assert '# deployed = "vercel:my-app:production"   # TODO: vercel detected' in text

@@ -179,7 +179,9 @@ DJANGO_ENTRIES = [
     # A body that names a configured account: never burst without allow_lockout.
     {"path": "/login", "form": {"username": "alice", "password": "{password}"}, "csrf": "GET /login/"},
 ]
-ALICE = {"alice": {"username": "alice", "bearer": "static-" + secrets.token_hex(8)}}
+# `login` is a configured account too, named like a word of the routes: a route is not a username.
+ALICE = {"alice": {"username": "alice", "bearer": "static-" + secrets.token_hex(8)},
+         "login": {"username": "login", "bearer": "static-" + secrets.token_hex(8)}}
 
 
 @pytest.fixture(scope="module")

@@ -167,6 +167,36 @@ def test_the_collector_never_masks_a_location() -> None:
     assert result.location == "http://127.0.0.1:8000/"
 
 
+def test_a_server_key_in_any_excerpt_is_masked_though_no_secrets_check_ran() -> None:
+    from probe.registry import load as load_registry
+
+    # A reflected page's excerpt in a CORS result, in a run where secrets.in-bundle did not run (or did not finish).
+    key = "sk_" + "live_" + secrets.token_hex(12)
+    publishable = "pk_" + "live_" + secrets.token_hex(12)
+    collector = Collector(target="http://127.0.0.1:8000", mode=Mode.PASSIVE, checks=(),
+                          redactor=Redactor(finders=load_registry().secret_finders()))
+    collector.add([Result("cors.reflected-origin", Status.FAIL, Severity.HIGH, "t", "http://127.0.0.1:8000/",
+                          detail="d", evidence={"body_excerpt": f'{{"stripeKey": "{key}", "publishable": "{publishable}"}}'}),
+                   Result("headers.csp", Status.FAIL, Severity.LOW, "t", "http://127.0.0.1:8000/", detail=f"saw {key}")])
+    report = collector.report()
+    text = json.dumps([(r.detail, r.evidence) for r in report.results])
+    assert key not in text and mask(key) in text
+    assert publishable in text  # a publishable key is public: shown
+
+
+def test_a_table_cell_carrying_a_secret_is_masked() -> None:
+    from probe.model import Table
+
+    token = "tok-" + secrets.token_hex(12)
+    table = Table("steps", ("route", "p95 ms"), (("/api/items?key=" + token, 12.5), ("/api/health", 3.0)))
+    collector = Collector(target="http://127.0.0.1:8000", mode=Mode.ACTIVE, checks=(), redactor=Redactor([token]))
+    collector.add([Result("load.latency-budget", Status.PASS, Severity.MEDIUM, "t", "http://127.0.0.1:8000/",
+                          detail="d", table=table)])
+    [result] = collector.report().results
+    assert result.table is not None and result.table.rows[0] == ("/api/items?key=" + mask(token), 12.5)
+    assert result.table.rows[1] == ("/api/health", 3.0)
+
+
 def test_an_unparseable_location_is_still_fingerprinted() -> None:
     assert _result("http://[masked 9 chars #0bcd5a1e]:8000/api").fingerprint
 

@@ -10,7 +10,9 @@ from pathlib import Path
 from fixtures.discovery import api, chunked_page
 from fixtures.serve import serve_asgi, serve_wsgi
 from probe import init
-from probe.surface import MAX_SCRIPTS, reads_as_action
+from probe.forms import read_form
+from probe.operations import base_path
+from probe.surface import MAX_SCRIPTS, parse_fields, reads_as_action
 from tests.helpers import expect, results_for, scan
 
 
@@ -70,3 +72,36 @@ def test_probe_init_says_where_the_openapi_document_was_found(tmp_path: Path) ->
         _, lines = init.generate(url, cwd=tmp_path)
     assert any(line.startswith("OpenAPI: ") and "none found" not in line for line in lines), lines
     assert "OpenAPI document at /api/v1/openapi.json (named by the API documentation page /docs): 5 paths" in lines
+
+
+LOGIN_PAGE = """<html><body>
+<form action="/search"><input name="q" type="search"></form>
+<input type="hidden" name="loose_token" value="L">
+<form method="post" action="/login">
+  <input type="hidden" name="csrfmiddlewaretoken" value="T1">
+  <input type="HIDDEN" name="next" value="/home">
+  <input name="email" type="email"><input name="password" type="password">
+  <textarea name="note"></textarea>
+"""  # the log-in form is never closed: it ends with the page, as a browser parses it
+
+
+def test_one_form_parser_serves_the_surface_and_the_log_in() -> None:
+    """The surface's forms and the form a configured log-in posts are read by the one parser: an unclosed form
+    ends with the page, hidden fields are read whatever their type's case, fields outside any form are kept."""
+    forms, loose = parse_fields(LOGIN_PAGE)
+    assert [(f.action, f.method) for f in forms] == [("/search", "GET"), ("/login", "POST")]
+    assert forms[1].fields == (("csrfmiddlewaretoken", "hidden"), ("next", "HIDDEN"), ("email", "email"),
+                               ("password", "password"), ("note", "textarea"))
+    assert forms[1].hidden == (("csrfmiddlewaretoken", "T1"), ("next", "/home"))
+    assert loose.hidden == (("loose_token", "L"),)
+    hidden, name, value = read_form(LOGIN_PAGE, "http://127.0.0.1/login", "/login", {}, None)
+    assert (hidden, name, value) == ({"csrfmiddlewaretoken": "T1", "next": "/home"}, "csrfmiddlewaretoken", "T1")
+    assert read_form(LOGIN_PAGE, "http://127.0.0.1/", None, {}, "loose_token")[1:] == ("loose_token", "L")
+
+
+def test_the_openapi_base_path_is_one_rule() -> None:
+    """The surface's API paths and the documented operations sit under the same base: the first server's path
+    (OpenAPI 3), else `basePath` (Swagger 2)."""
+    assert base_path({"servers": [{"url": "https://api.example.com/v2/"}], "basePath": "/ignored"}) == "/v2"
+    assert base_path({"swagger": "2.0", "basePath": "/api/"}) == "/api"
+    assert base_path({"openapi": "3.1.0"}) == ""

@@ -28,11 +28,12 @@ from probe.checks.baas.postgrest import (
     sign_in,
     write,
 )
+from probe.checks.baas.storage import MAX_BUCKETS, buckets, download, error_code, list_objects, storage
 from probe.config import Section
 from probe.context import CheckContext, MemoKey
 from probe.guards import Guard, Skip, Unavailable, needs
 from probe.http import HttpError, Response
-from probe.model import Result, Severity
+from probe.model import Mode, Result, Severity
 from probe.redact import mask
 from probe.registry import Family, check
 
@@ -57,6 +58,11 @@ class BaasSettings(Section):
     marker: dict[str, str] = Field(default_factory=dict, description="columns of the marker row an active run "
                                                                      "creates (and deletes): {title = 'probe'}")
     public_tables: tuple[str, ...] = Field(default=(), description="tables readable without signing in by design")
+    buckets: tuple[str, ...] = Field(default=(), description="Supabase Storage buckets to test (besides those the key "
+                                                             "lists and the scripts name with .storage.from(...))")
+    public_buckets: tuple[str, ...] = Field(default=(), description="buckets whose objects anyone may list by design")
+    storage_folder: str = Field(default="{uid}", description="the folder holding a user's objects in each bucket; "
+                                                             "{uid} is their auth.uid() (Supabase's convention)")
     collections: tuple[str, ...] = Field(default=(), description="Firestore collections to list (besides those the "
                                                                  "scripts name)")
     firestore_api: str = Field(default="https://firestore.googleapis.com", description="Firestore's REST API (an "
@@ -71,6 +77,10 @@ TWO_ACCOUNTS = Guard('needs [baas] accounts = ["alice", "bob"]: two [accounts.NA
                      lambda ctx: len(ctx.section(BaasSettings).accounts) >= 2)
 TABLES = Guard("needs [baas] tables = [...]: the tables holding per-user rows (with an owner_column)",
                lambda ctx: bool(ctx.section(BaasSettings).tables))
+# Listing Storage objects is a POST that changes nothing; POSTs to the project beyond signing in wait for active mode.
+LISTING = Guard("listing Storage objects is a POST (POST /storage/v1/object/list/{bucket}, which changes nothing): "
+                "it is sent in active mode only: run with --mode active",
+                lambda ctx: ctx.mode is Mode.ACTIVE)
 MARKER = Guard("needs [baas] marker = {column = 'text'}: the columns of the marker row this run creates and deletes",
                lambda ctx: bool(ctx.section(BaasSettings).marker))
 
@@ -295,6 +305,130 @@ async def _clean_up(ctx: CheckContext, sb: SupabaseConfig, table: str, key: str,
         return f"deleted the {len(ids)} row(s) this run made as {owner}"
     return (f"left {len(ids) - deleted} row(s) in {rest(sb, table)} with {key} in ({', '.join(ids)}) "
             f"(DELETE as {owner} answered {response.status}, {deleted} deleted): remove them by hand")
+
+
+# --- Storage, active (listing is a POST): who may list and download objects ----------------------------------
+
+
+def _buckets_named(found_buckets: tuple[str, ...], settings: BaasSettings, listed: dict[str, bool | None]) -> list[str]:
+    return list(dict.fromkeys([*listed, *found_buckets, *settings.buckets]))[:MAX_BUCKETS]
+
+
+@check(
+    id="baas.supabase-storage-list",
+    title="The Supabase key in the page lists no Storage bucket's objects",
+    severity=Severity.CRITICAL,
+    cwe=862,
+    summary="With the publishable or anon key the front end ships, lists one entry of each Storage bucket (those the "
+    "key may list, those the scripts name with `.storage.from(...)`, and [baas] buckets). Listing is a POST that "
+    "changes nothing; it is sent in active mode only.",
+    risk="A `select` policy on storage.objects scoped only to the bucket (`using (bucket_id = 'documents')`) lets "
+    "anyone with the page's key list every file, and download every file of a private bucket. In a public bucket the "
+    "files are downloadable by URL by design, but listing hands out every name.",
+    fix="Scope storage policies to the owner's folder: `create policy \"owner reads\" on storage.objects for select "
+    "to authenticated using ((storage.foldername(name))[1] = (select auth.uid()::text));` and keep public buckets "
+    "without a `select` policy for anon (public URLs work without one). See docs/baas.md.",
+    references=("https://supabase.com/docs/guides/storage/security/access-control", SUPABASE_RLS, OWASP_BOLA),
+)
+@needs(LISTING)
+async def supabase_storage_list(ctx: CheckContext) -> list[Result]:
+    sb = await supabase(ctx)
+    settings = ctx.section(BaasSettings)
+    listed, response = await buckets(ctx, sb)
+    names = _buckets_named((await discovered(ctx)).buckets, settings, listed)
+    if not names:
+        raise Skip(f"no Storage bucket to test: {storage(sb, 'bucket')} listed none to the {sb.key_name} (answered "
+                   f"{response.status}) and the scripts name none with .storage.from(...): list them in [baas] buckets")
+    results = []
+    for bucket in names:
+        sent, entries = await list_objects(ctx, sb, bucket)
+        location, public = storage(sb, f"object/list/{bucket}"), listed.get(bucket)
+        if entries:
+            what = "a file" if entries[0].is_file else "a folder"
+            kind = {True: "public bucket: its files are downloadable by URL by design, but the listing hands out every "
+                          "name", False: "private bucket: the same policy lets the key download each file",
+                    None: "bucket"}[public]
+            detail = (f"Anyone holding the {sb.key_name} from {sb.found_in} lists the {kind} {bucket} (first entry: "
+                      f"{what}).")
+            evidence = {"bucket": bucket, "public": public, "first_entry": mask(entries[0].name),
+                        **sent.evidence(excerpt="")}
+            if bucket in settings.public_buckets:
+                results.append(ctx.passed(location, detail + " Listable by design ([baas] public_buckets).",
+                                          evidence=evidence))
+            else:
+                results.append(ctx.fail(location, detail, kind="storage-list", evidence=evidence,
+                                        severity=Severity.HIGH if public else Severity.CRITICAL))
+        elif sent.status == 200:
+            results.append(ctx.passed(location, f"Bucket {bucket} lists nothing to the {sb.key_name} (200, []): no "
+                                                "object is visible to it (the policies hide them, or it is empty)."))
+        elif sent.status in (400, 401, 403, 404):
+            results.append(ctx.passed(location, f"Bucket {bucket} refuses to list to the {sb.key_name} "
+                                                f"({sent.status}{f', {error_code(sent)}' if error_code(sent) else ''})."))
+        else:
+            results.append(ctx.error(location, f"Listing bucket {bucket} answered {sent.status}: not judged",
+                                     evidence=sent.evidence()))
+    return results
+
+
+@check(
+    id="baas.supabase-storage-cross-user",
+    title="One Supabase user cannot list or download another user's Storage objects",
+    severity=Severity.CRITICAL,
+    cwe=639,
+    summary="Two accounts sign in; the first lists her folder of each bucket and downloads one of her files (the "
+    "control); the second lists the same folder and downloads the same file. Nothing is uploaded; listing is a POST, "
+    "so this runs in active mode only.",
+    risk="Storage policies that check only `auth.role() = 'authenticated'` or the bucket let every signed-up user list "
+    "and download every other user's files: invoices, ID scans, private photos.",
+    fix="Scope select (and insert, update, delete) policies on storage.objects to the owner's folder: "
+    "`using ((storage.foldername(name))[1] = (select auth.uid()::text))`. See docs/baas.md.",
+    references=("https://supabase.com/docs/guides/storage/security/access-control", OWASP_BOLA),
+)
+@needs(LISTING, TWO_ACCOUNTS)
+async def supabase_storage_cross_user(ctx: CheckContext) -> list[Result]:
+    sb = await supabase(ctx)
+    settings = ctx.section(BaasSettings)
+    names = _buckets_named((await discovered(ctx)).buckets, settings, {})
+    if not names:
+        raise Skip("no Storage bucket named by the scripts (.storage.from(...)): list them in [baas] buckets")
+    (owner, mine), (other, theirs) = await _sessions(ctx, sb)
+    folder = settings.storage_folder.format(uid=mine.user_id).strip("/")
+    results = []
+    for bucket in names:
+        location = storage(sb, f"object/{bucket}/{folder}/")
+        control, entries = await list_objects(ctx, sb, bucket, folder, mine, limit=10)
+        files = [e.name for e in entries if e.is_file]
+        if not files:
+            results.append(ctx.skip(location, f"{owner} lists no file in {bucket}/{folder}/ (answered {control.status}): "
+                                              "give her one to test this bucket, or set [baas] storage_folder"))
+            continue
+        path = f"{folder}/{files[0]}"
+        hers = await download(ctx, sb, bucket, path, mine)
+        listing, seen = await list_objects(ctx, sb, bucket, folder, theirs, limit=10)
+        got = await download(ctx, sb, bucket, path, theirs)
+        broken = []
+        if files[0] in {e.name for e in seen}:
+            broken.append(f"{other} lists {owner}'s folder {bucket}/{folder}/ ({listing.status})")
+        if got.status == 200 and hers.status == 200 and got.body == hers.body:
+            broken.append(f"{other} downloads {owner}'s file ({len(got.body)} bytes, the bytes {owner} gets)")
+        evidence = {"bucket": bucket, "folder": folder, "object": f"{folder}/{mask(files[0])}", "owner": owner,
+                    "reader": other, "attempts": {f"{other} list": listing.status, f"{other} download": got.status,
+                                                  f"{owner} download": hers.status}}
+        if broken:
+            results.append(ctx.fail(location, f"In bucket {bucket}: {'; '.join(broken)}.", kind="storage-cross-user",
+                                    evidence=evidence))
+        elif hers.status != 200:
+            results.append(ctx.skip(location, f"{owner} lists her file in {bucket}/{folder}/ but downloading it "
+                                              f"answered {hers.status}: no control for the download"))
+        elif got.status < 500 and listing.status < 500:
+            results.append(ctx.passed(location, f"{owner} lists and downloads her file in {bucket}/{folder}/; {other} "
+                                                f"lists none of it ({listing.status}) and her download is refused "
+                                                f"({got.status}{f', {error_code(got)}' if error_code(got) else ''}).",
+                                      evidence=evidence))
+        else:
+            results.append(ctx.error(location, f"{other}'s requests to bucket {bucket} answered {listing.status} and "
+                                               f"{got.status}: not judged", evidence=evidence))
+    return results
 
 
 # --- Firebase, passive: what the web config reads without signing in ------------------------------------------

@@ -25,8 +25,10 @@ LIBRARY_DEFAULTS = frozenset({
 _URL = re.compile(r"""["'`](https?://[A-Za-z0-9.\-]+(?::\d{1,5})?)/?["'`]""")
 _HOSTED = re.compile(r"^https://[a-z0-9]{8,40}\.supabase\.(?:co|in)$")
 NEAR = 400
-# `.from("notes")` calls of supabase-js name the tables the app reads, whether or not the REST root lists them.
-_FROM = re.compile(r"""\.from\(\s*["'`]([A-Za-z_][A-Za-z0-9_]{0,62})["'`]\s*\)""")
+# `.from("notes")` calls of supabase-js name the tables the app reads, whether or not the REST root lists them;
+# `.storage.from("avatars")` names a Storage bucket instead (minifiers keep property names such as `storage`).
+_FROM = re.compile(r"""(?<!storage)\.from\(\s*["'`]([A-Za-z_][A-Za-z0-9_]{0,62})["'`]\s*\)""")
+_BUCKET = re.compile(r"""\bstorage\.from\(\s*["'`]([A-Za-z0-9_.\-]{1,63})["'`]\s*\)""")
 # Firestore's `collection(db, "users")` as unminified builds keep it (minifiers rename the function: then configure
 # [baas] collections).
 _COLLECTION = re.compile(r"""\bcollection\(\s*[A-Za-z_$][\w$]*\s*,\s*["'`]([A-Za-z0-9_\-]{1,100})["'`]""")
@@ -64,6 +66,7 @@ class Discovered:
     server_keys: tuple[str, ...]  # names of server keys seen (reported by secrets.in-bundle, not here)
     firebase: FirebaseConfig | None
     tables: tuple[str, ...]  # tables named by `.from("…")` in the scripts
+    buckets: tuple[str, ...]  # Storage buckets named by `.storage.from("…")`
     collections: tuple[str, ...]  # Firestore collections named by `collection(db, "…")`
     read: str  # what was read, for skip messages
 
@@ -84,9 +87,11 @@ async def _discover(ctx: CheckContext) -> Discovered:
     server_keys: list[str] = []
     firebase: FirebaseConfig | None = None
     tables: list[str] = []
+    buckets: list[str] = []
     collections: list[str] = []
     for where, text in texts:
         tables += _FROM.findall(text)
+        buckets += _BUCKET.findall(text)
         collections += _COLLECTION.findall(text)
         firebase = firebase or _firebase(text, where)
         for found in find_in_text(text, use_detect_secrets=False):
@@ -100,7 +105,7 @@ async def _discover(ctx: CheckContext) -> Discovered:
                 supabase = SupabaseConfig(url, found.value, found.name, found.value.startswith("eyJ"), where)
     read = f"the page and its {len(scripts)} script(s)"
     return Discovered(supabase, tuple(dict.fromkeys(server_keys)), firebase, tuple(dict.fromkeys(tables)),
-                      tuple(dict.fromkeys(collections)), read)
+                      tuple(dict.fromkeys(buckets)), tuple(dict.fromkeys(collections)), read)
 
 
 def _project_url(text: str, key: str) -> str | None:

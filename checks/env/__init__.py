@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
@@ -29,6 +29,8 @@ from probe.checks import wordlists
 from probe.checks.env import rules
 from probe.checks.env.manifest import KINDS, Kind, Manifest, ManifestError, VarSpec, guess_kind, load_manifest
 from probe.checks.env.sources import (
+    EXAMPLES,
+    HOSTING,
     PLATFORMS,
     Deployed,
     DeployedVar,
@@ -47,6 +49,7 @@ from probe.guards import Skip, Unavailable
 from probe.model import FileLocation, Result, Severity
 from probe.redact import mask
 from probe.registry import Family, check
+from probe.template import Block, Discovery, Marker, advice, live, toml_string, wrap
 
 FAMILY = Family(
     group="configuration",
@@ -57,6 +60,8 @@ PRODUCTION_NAMES = frozenset({"production", "prod", "live"})
 STAGING_NAMES = frozenset({"staging", "stage", "preview", "uat", "qa"})
 TWELVE_FACTOR = "https://12factor.net/config"
 OWASP_SECRETS = "https://cheatsheetseries.owasp.org/cheatsheets/Secrets_Management_Cheat_Sheet.html"
+# Variable names `probe init` lists from the manifest it finds, at most.
+MAX_LISTED_VARS = 40
 # Characters of one served text searched by the regex rules (the same cap as the secrets scan).
 SCAN_LIMIT = 8_000_000
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -154,6 +159,29 @@ class EnvSettings(Section):
             if urlsplit(url).scheme not in ("http", "https"):
                 raise ValueError(f"{platform}: expected an http(s) base URL")
         return value
+
+    init_order: ClassVar[int] = 90
+    init_hosting: ClassVar[tuple[Marker, ...]] = HOSTING
+
+    @classmethod
+    def init_block(cls, found: Discovery) -> Block:
+        """The manifest `probe init` found in the folder (its variable names, never values), and the hosting
+        platform to read the deployed values from when a response named one."""
+        name = found.platform[0] if found.platform else ""
+        deployed = (
+            f'# deployed = "{name}:{EXAMPLES[name]}"   # TODO: {name} detected; the API token comes from the environment\n'
+            if name in PLATFORMS
+            else '# deployed = "dotenv:.env.production"   # TODO: or process, vercel:APP:ENV, heroku:APP, fly:APP, '
+            "render:ID ...\n"
+        )
+        if found.manifest is None:
+            return advice("# --- environment: TODO (no .env.example here). The manifest of variables the app reads:\n"
+                          '# [env]\n# manifest = ".env.example"\n' + deployed)
+        manifest, variables = found.manifest
+        listed = ", ".join(variables[:MAX_LISTED_VARS]) + (" ..." if len(variables) > MAX_LISTED_VARS else "")
+        lines = [f"# --- environment: {manifest} declares {len(variables)} variables:", *wrap(listed)]
+        lines.append("# TODO: say where the deployed values are read from, so each one is checked for a real value.")
+        return live("\n".join(lines) + f"\n[env]\nmanifest = {toml_string(manifest)}\n" + deployed)
 
 
 CONFIG_SECTIONS = {"env": EnvSettings}

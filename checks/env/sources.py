@@ -36,6 +36,7 @@ import httpx
 
 from probe.config import ConfigError
 from probe.http import HttpError, Response, ScopedHttp
+from probe.template import Marker
 
 MAX_PAGES = 50
 # Vercel lists encrypted values without their plain text: each is read on its own request, at most this many.
@@ -52,6 +53,17 @@ PLATFORMS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "fly": ("https://api.machines.dev", ("FLY_API_TOKEN",), "https://fly.io/docs/machines/api/working-with-machines-api/"),
     "github": ("https://api.github.com", ("GITHUB_TOKEN", "GH_TOKEN"), "https://docs.github.com/en/rest/authentication"),
 }
+# What a response from a site hosted on a platform shows of it: how `probe init` names the platform to read from.
+HOSTING = (
+    Marker("vercel", "header:server", r"^Vercel$", "https://vercel.com/docs/headers/response-headers#server"),
+    Marker("vercel", "header:x-vercel-id", r".", "https://vercel.com/docs/headers/response-headers#x-vercel-id"),
+    Marker("netlify", "header:server", r"^Netlify$", "https://docs.netlify.com/routing/headers/"),
+    Marker("netlify", "header:x-nf-request-id", r".", "https://docs.netlify.com/routing/headers/"),
+    Marker("heroku", "header:via", r"\bvegur\b", "https://devcenter.heroku.com/articles/http-routing#heroku-headers"),
+    Marker("fly", "header:fly-request-id", r".", "https://fly.io/docs/networking/request-headers/"),
+    Marker("render", "header:rndr-id", r".", "https://render.com/docs/web-services"),
+    Marker("railway", "header:x-railway-request-id", r".", "https://docs.railway.com/reference/public-networking"),
+)
 LOCAL_KINDS = ("dotenv", "process", "command")
 
 
@@ -111,11 +123,11 @@ def parse_spec(text: str) -> SourceSpec:
         known = ", ".join((*LOCAL_KINDS, *PLATFORMS))
         raise ConfigError(f"env.deployed: unknown source {text!r} (use one of {known}, e.g. dotenv:.env.production)")
     if kind != "process" and not argument.strip():
-        raise ConfigError(f"env.deployed: {kind}: needs an argument (e.g. {kind}:{_EXAMPLES[kind]})")
+        raise ConfigError(f"env.deployed: {kind}: needs an argument (e.g. {kind}:{EXAMPLES[kind]})")
     return SourceSpec(label=label or raw, kind=kind, argument=argument.strip())
 
 
-_EXAMPLES = {
+EXAMPLES = {
     "dotenv": ".env.production", "command": "heroku config --json -a my-app", "vercel": "my-app:production",
     "netlify": "my-site", "render": "srv-abc123", "heroku": "my-app", "railway": "PROJECT_ID:ENVIRONMENT_ID",
     "fly": "my-app", "github": "owner/repo:production",

@@ -19,7 +19,6 @@ from probe.checks.idor.matrix import (
     by_design,
     how,
     is_strong,
-    leaves,
     list_rows,
     login_note,
     matrix,
@@ -34,7 +33,7 @@ from probe.context import CheckContext
 from probe.guards import accounts, needs
 from probe.http import BudgetExhausted, DeadlineReached, HttpError, Response
 from probe.model import Result, Severity
-from probe.parsing import json_path
+from probe.parsing import json_path, leaves
 from probe.registry import Family, check
 
 FAMILY = Family(

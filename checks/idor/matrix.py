@@ -35,7 +35,7 @@ import secrets
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
@@ -46,13 +46,12 @@ from probe.context import CheckContext, MemoKey
 from probe.guards import Guard
 from probe.http import BudgetExhausted, DeadlineReached, HttpError, Response
 from probe.model import Result
-from probe.parsing import json_path
+from probe.parsing import Leaf, json_path, leaves
 
 MAX_IDS = 3  # records per resource tested across accounts
 MAX_ANON_IDS = 2  # records per resource requested without credentials
 WINDOW = 20  # neighbouring integer ids walked on each side of the known ones
 MAX_WALK = 60  # ids walked per resource
-MAX_LEAVES = 2000  # values read from one JSON body
 BATCH = 16  # requests between two rounds of control requests
 CONCURRENCY = 4  # matrix requests in flight
 MAX_OPENAPI_ROUTES = 8  # extra templates taken from an OpenAPI document
@@ -63,6 +62,15 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 
 class ResourceSettings(Section):
     """`[[resources]]`: records of one owner at a path with `{id}` (or one record at a path without it)."""
+
+    init_order: ClassVar[int] = 30
+    init_advice: ClassVar[str] = """\
+# --- records: TODO. Which records belong to whom, so probe can try one account's ids as the other:
+# [[resources]]
+# path  = "/api/notes/{id}"
+# owner = "alice"
+# list  = "GET /api/notes"      # alice's own list, where the ids come from
+"""
 
     path: str = Field(description="/api/notes/{id}")
     owner: str
@@ -129,27 +137,6 @@ class ResourceSettings(Section):
 
 
 # --- judging bodies ---------------------------------------------------------------------------------
-
-
-Leaf = tuple[str, str]
-
-
-def leaves(document: Any) -> set[Leaf]:
-    """(key, value) pairs of a JSON document's scalars, keyed by their nearest key name so that a record
-    seen in a list and on its own page match. Booleans and nulls say nothing about whose record it is."""
-    found: set[Leaf] = set()
-    stack: list[tuple[str, Any]] = [("", document)]
-    seen = 0
-    while stack and seen < MAX_LEAVES:
-        key, value = stack.pop()
-        seen += 1
-        if isinstance(value, dict):
-            stack.extend((str(k), v) for k, v in list(value.items())[:MAX_LEAVES])
-        elif isinstance(value, list):
-            stack.extend((key, v) for v in value[:MAX_LEAVES])
-        elif isinstance(value, (str, int, float)) and not isinstance(value, bool) and str(value).strip():
-            found.add((key, str(value)))
-    return found
 
 
 def is_strong(leaf: Leaf) -> bool:
@@ -225,8 +212,9 @@ def missing_id(known: Sequence[str]) -> str:
 
 # --- whose rows a list holds -----------------------------------------------------------------------
 
-# Top-level keys of an account's control answer (its whoami) that name the account in other records.
-IDENTITY_KEYS = ("id", "user_id", "uuid", "pk", "username", "email", "login", "sub")
+# Top-level keys of an account's control answer (its whoami) that name the account in other records: the common
+# ones, Parse's `objectId` (docs.parseplatform.org/rest/guide/#objects), MongoDB's `_id`, camelCase `userId`.
+IDENTITY_KEYS = ("id", "user_id", "userId", "uuid", "pk", "objectId", "_id", "username", "email", "login", "sub")
 
 
 def identity(username: str | None, control_answer: Response | None) -> frozenset[str]:
@@ -686,14 +674,32 @@ def control_line(ctx: CheckContext, name: str) -> str | None:
     return next((r.list_request for r in resources if r.list_request), None)
 
 
-async def _control(ctx: CheckContext, name: str, line: str) -> Response | None:
+def names_account(response: Response, username: str | None) -> bool:
+    """Whether an answer names the account by its username (a whoami's `{"user": {"username": "alice"}}`)."""
+    doc = response.json()
+    return bool(username) and doc is not None and any(value == username for _, value in leaves(doc))
+
+
+@dataclass(frozen=True)
+class Control:
+    """An account's control request, and how its answer tells a working session: by its status when strangers are
+    refused, or by naming the account when strangers get an answer too (a `/settings` or `/api/me` that answers
+    everyone, saying who is asking)."""
+
+    line: str
+    by_name: str | None = None
+
+
+async def _control(ctx: CheckContext, name: str, control: Control) -> Response | None:
     """The control request's answer when it succeeds; None when the account's session no longer works."""
-    method, path = parse_request_line(line)
+    method, path = parse_request_line(control.line)
     try:
         response = await request_as(ctx, name, path, method)
     except LoginFailed:
         return None
-    return response if 200 <= response.status < 300 else None
+    if not 200 <= response.status < 300 or (control.by_name is not None and not names_account(response, control.by_name)):
+        return None
+    return response
 
 
 class Prober:
@@ -701,7 +707,7 @@ class Prober:
     request: when it stops succeeding, that batch's answers for the account are untrusted and it sends nothing
     more. A unit is released once its last batch's controls are in."""
 
-    def __init__(self, ctx: CheckContext, controls: dict[str, str]) -> None:
+    def __init__(self, ctx: CheckContext, controls: dict[str, Control]) -> None:
         self.ctx = ctx
         self.controls = controls
         self.queue: list[tuple[Key, list[tuple[Prepared, Target]]]] = []
@@ -766,7 +772,7 @@ class Prober:
                 self.stopped(exc)
                 return
             if not still:
-                self.lost[name] = f"{name}'s session was lost (control request {self.controls[name]} stopped succeeding)"
+                self.lost[name] = f"{name}'s session was lost (control request {self.controls[name].line} stopped succeeding)"
                 for key, judges in batch:
                     if key[0] == name:
                         for p, _ in judges:
@@ -780,27 +786,32 @@ async def build_matrix(ctx: CheckContext) -> Matrix:
             await ctx.accounts.session(name)
         except LoginFailed as exc:
             login_errors[name] = str(exc)
-    controls: dict[str, str] = {}
+    controls: dict[str, Control] = {}
     baselines: dict[str, Response] = {}
     set_aside: dict[str, str] = {}
     for name in ctx.accounts.names:
         line = control_line(ctx, name)
         if name in login_errors or line is None:
             continue
-        baseline = await _control(ctx, name, line)
+        baseline = await _control(ctx, name, Control(line))
         if baseline is None:
             login_errors[name] = f"account {name!r}: its control request {line} did not succeed before the matrix"
             continue
         baselines[name] = baseline
-        # A control must be refused without credentials, or it cannot tell a working session from a lost one.
+        # A control must tell a working session from a lost one: refused without credentials, or else answering
+        # strangers without the account's name while the account's own answer carries it.
         method, path = parse_request_line(line)
         anyone = await request_as(ctx, None, path, method)
+        username = ctx.accounts.settings(name).username
         if not 200 <= anyone.status < 300:
-            controls[name] = line
+            controls[name] = Control(line)
+        elif names_account(baseline, username) and not names_account(anyone, username):
+            controls[name] = Control(line, by_name=username)
         elif ctx.accounts.settings(name).control:
             set_aside[name] = (f"account {name!r} set aside: its control request {line} answers without credentials "
-                               f"too ({anyone.status}), so it cannot tell a lost session; set control to a request "
-                               f"only a logged-in {name} can make (e.g. 'GET /api/me')")
+                               f"too ({anyone.status}) with nothing in it that names {name} alone, so it cannot "
+                               f"tell a lost session; set control to a request only a logged-in {name} can make "
+                               f"(e.g. 'GET /api/me')")
     who = Accountable(login_errors, set_aside, {
         n: identity(ctx.accounts.settings(n).username, baselines.get(n)) for n in ctx.accounts.names})
     prober = Prober(ctx, controls)

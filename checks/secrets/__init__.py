@@ -16,7 +16,7 @@ from typing import Any
 
 from probe.checks.env.rules import SECRET_NAME, url_password
 from probe.checks.secrets.bundle import SourceMap, bundle, credentials, excerpt
-from probe.checks.secrets.formats import KeyClass, find_in_text
+from probe.checks.secrets.formats import KeyClass, find_in_text, server_keys
 from probe.context import CheckContext
 from probe.http import HttpError, Response
 from probe.model import Result, Severity
@@ -26,6 +26,7 @@ from probe.registry import Family, check
 FAMILY = Family(
     group="configuration",
     unlock="scan the deployed site (the page, its scripts and source maps are what is checked)",
+    finds_secrets=server_keys,
 )
 
 OWASP_SECRETS = "https://cheatsheetseries.owasp.org/cheatsheets/Secrets_Management_Cheat_Sheet.html"

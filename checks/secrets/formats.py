@@ -78,6 +78,17 @@ FORMATS: tuple[Format, ...] = (
 
 _JWT = re.compile(r"\beyJ[0-9A-Za-z_-]{8,}\.eyJ[0-9A-Za-z_-]{8,}\.[0-9A-Za-z_-]{8,}")
 SUPABASE_KEYS = "https://supabase.com/docs/guides/api/api-keys"
+# A Google service-account key file (Firebase Admin SDK's "serviceAccountKey.json"), as served JSON or as the same
+# object a bundler inlined: `"type": "service_account"`, a PEM `private_key` (newlines escaped as \n in JSON) and the
+# account's `client_email`. The PEM alone is the generic "Private key" format; beside these fields it is one finding,
+# named with its account so the right key gets rotated.
+SERVICE_ACCOUNT = "https://cloud.google.com/iam/docs/service-account-creds#key-types"
+# (`[ ]` keeps this line from reading as a key to secret scanners run over this repository.)
+_PEM = re.compile(r"-----BEGIN[ ]PRIVATE[ ]KEY-----(?:\\[nr]|[\sA-Za-z0-9+/=])+?-----END[ ]PRIVATE[ ]KEY-----")
+_SERVICE_ACCOUNT_TYPE = re.compile(r"""["']?type["']?\s*:\s*["'`]service_account["'`]""")
+_CLIENT_EMAIL = re.compile(r"""["']?client_email["']?\s*:\s*["'`]([a-z0-9-]{1,63}@[a-z0-9-]{1,63}\.iam\.gserviceaccount\.com)""")
+# How far from the key the other fields may sit: a key file is about 2.4 kB, its private key alone about 1.7 kB.
+SERVICE_ACCOUNT_NEAR = 3000
 # detect-secrets plugins that match a token's own shape. Keyword and entropy plugins are left out: on
 # minified JavaScript every variable assignment and hash looks like a secret to them.
 DETECT_SECRETS_PLUGINS = (
@@ -132,6 +143,18 @@ def classify_jwt(token: str) -> Found | None:
     return None
 
 
+def _service_accounts(text: str) -> list[tuple[tuple[int, int], Found]]:
+    """Service-account keys: a PEM private key with `type: service_account` and a `client_email` near it."""
+    out = []
+    for match in _PEM.finditer(text):
+        around = text[max(0, match.start() - SERVICE_ACCOUNT_NEAR):match.end() + SERVICE_ACCOUNT_NEAR]
+        email = _CLIENT_EMAIL.search(around)
+        if email and _SERVICE_ACCOUNT_TYPE.search(around):
+            out.append((match.span(), Found(match.group(0), "Google service account key", S, False, SERVICE_ACCOUNT,
+                                            (("client_email", email.group(1)),))))
+    return out
+
+
 def classify(value: str) -> Found | None:
     """What a single value is, if it is a credential we know (whole value or a token inside it)."""
     return next(iter(find_in_text(value, use_detect_secrets=False)), None)
@@ -140,8 +163,13 @@ def classify(value: str) -> Found | None:
 def find_in_text(text: str, *, use_detect_secrets: bool = True) -> list[Found]:
     """Credentials in a text (a script, a source map's sources, a served file), de-duplicated by value."""
     found: dict[str, Found] = {}
+    accounts = _service_accounts(text)
+    for _, account in accounts:
+        found.setdefault(account.value, account)
     for fmt in FORMATS:
         for match in fmt.pattern.finditer(text):
+            if any(start <= match.start() < end for (start, end), _ in accounts):
+                continue  # the key of a service account found above: one finding, not two
             found.setdefault(match.group(0), Found(match.group(0), fmt.name, fmt.key_class, fmt.test, fmt.source))
     for match in _JWT.finditer(text):
         jwt = classify_jwt(match.group(0))
@@ -183,3 +211,8 @@ def _detect_secrets(text: str) -> list[tuple[str, str]]:
                 if secret.secret_value:
                     out.append((str(secret.secret_value), str(secret.type)))
     return out
+
+
+def server_keys(text: str) -> list[str]:
+    """The server credentials of a known format in `text`: what every report masks (publishable keys are public)."""
+    return [found.value for found in find_in_text(text, use_detect_secrets=False) if found.key_class is KeyClass.SERVER]

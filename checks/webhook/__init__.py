@@ -18,10 +18,10 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from probe.checks.webhook.providers import (
     GENERIC,
@@ -43,6 +43,7 @@ from probe.guards import Skip
 from probe.http import HttpError, Response
 from probe.model import Result, Severity
 from probe.registry import Family, check
+from probe.template import Block, Discovery, advice, commented, toml_string
 
 FAMILY = Family(
     group="webhooks",
@@ -136,6 +137,43 @@ class WebhookTarget(Section):
 
     def surface_routes(self) -> list[str]:
         return [self.path] if self.path.startswith("/") else []
+
+    init_order: ClassVar[int] = 50
+
+    @classmethod
+    def init_block(cls, found: Discovery) -> Block:
+        """The webhook routes `probe init` found, live where a path names a provider; else a TODO with an example."""
+        if not found.webhooks:
+            return advice(
+                "# --- webhooks: TODO (none found from the outside). One table per receiver; the secret stays in the "
+                "environment:\n"
+                '# [[webhooks]]\n# path     = "/api/webhooks/stripe"\n# provider = "stripe"\n'
+                '# secret   = "${STRIPE_WEBHOOK_SECRET}"\n',
+            )
+        live = ["# --- webhooks: found from the outside. TODO: add each one's signing secret as ${VAR} (enables the"]
+        live.append("# tampered and replayed-event tests); probe posts test events only in active mode.")
+        fallback = list(live)
+        recognised = False
+        for path in found.webhooks:
+            provider = cls._provider_named(path)
+            recognised = recognised or provider is not None
+            var = f"{(provider or 'WEBHOOK').upper().replace('-', '_')}_WEBHOOK_SECRET"
+            table = (f"[[webhooks]]\npath     = {toml_string(path)}\nprovider = {toml_string(provider or 'TODO')}\n"
+                     f"# secret   = \"${{{var}}}\"")
+            live.append(table if provider else commented(table))
+            fallback.append(commented(table))
+        return Block("\n".join(live) + "\n" if recognised else "", "\n".join(fallback) + "\n")
+
+    @classmethod
+    def _provider_named(cls, path: str) -> str | None:
+        """The provider a path segment names, if an entry with it (and no other key) validates."""
+        for segment in reversed([s for s in path.lower().split("/") if s]):
+            try:
+                cls.model_validate({"path": path, "provider": segment})
+            except ValidationError:
+                continue
+            return segment
+        return None
 
 
 CONFIG_SECTIONS = {"webhooks": list[WebhookTarget]}

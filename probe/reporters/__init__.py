@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import assert_never
 
-from probe.model import Report, Result, Severity, Status, sort_key
+from probe.model import Report, Result, Severity, Status, Table, sort_key
 
 
 class Format(StrEnum):
@@ -69,6 +69,23 @@ def grouped(results: Iterable[Result]) -> Grouped:
         passes=[r for r in live if r.status is Status.PASS],
         suppressed=[r for r in everything if r.suppressed],
     )
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A table the results carry, once: several checks may judge one measurement (a load ramp) and all carry it."""
+
+    checks: tuple[str, ...]
+    location: str
+    table: Table
+
+
+def measured(results: Iterable[Result]) -> list[Measured]:
+    found: dict[tuple[str, Table], list[str]] = {}
+    for result in ordered(results):
+        if result.table is not None:
+            found.setdefault((result.location, result.table), []).append(result.check)
+    return [Measured(tuple(dict.fromkeys(checks)), location, table) for (location, table), checks in found.items()]
 
 
 def render(report: Report, fmt: str, *, fail_on: Severity = Severity.HIGH, allow_errors: bool = False) -> str:

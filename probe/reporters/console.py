@@ -13,10 +13,11 @@ from typing import Any
 
 from rich.console import Console, Group, RenderableType
 from rich.padding import Padding
+from rich.table import Table as Grid
 from rich.text import Text
 
-from probe.model import Report, Result, Severity, Status
-from probe.reporters import grouped
+from probe.model import Report, Result, Severity, Status, cell_text
+from probe.reporters import Measured, grouped, measured
 
 WIDTH = 100
 
@@ -57,6 +58,10 @@ def renderable(
         else:
             checks = len({r.check for r in passes})
             parts.append(Padding(Text(f"{len(passes)} results from {checks} checks (--verbose lists them)"), (0, 2)))
+    tables = measured(report.results)
+    if tables:
+        parts.append(_heading("Measurements", "bold"))
+        parts += [_measurement(m) for m in tables]
     if report.notes:
         parts.append(_heading("Notes", "bold"))
         parts += [Padding(Text(f"• {note}", overflow="fold"), (0, 2)) for note in report.notes]
@@ -109,6 +114,17 @@ def _failure(result: Result, verbose: bool) -> RenderableType:
     if verbose:
         body += [Text.assemble(("seen ", "dim"), line, overflow="fold") for line in _exchange(result.evidence)]
     return Group(head, Padding(Group(*body), (0, 0, 0, 4)))
+
+
+def _measurement(found: Measured) -> RenderableType:
+    title = Text.assemble((found.table.title, "bold"), " · ", ", ".join(found.checks), " · ", found.location,
+                          overflow="fold")
+    grid = Grid(box=None, padding=(0, 1), show_edge=False, header_style="bold")
+    for column in found.table.columns:
+        grid.add_column(Text(column), justify="right")
+    for row in found.table.rows:
+        grid.add_row(*(Text(cell_text(cell)) for cell in row))
+    return Padding(Group(title, grid), (0, 2))
 
 
 def _exchange(evidence: Mapping[str, Any]) -> list[str]:

@@ -193,6 +193,7 @@ def _result(raw: Mapping[str, Any]) -> Result:
         suppressed=bool(raw.get("suppressed", False)),
         suppression=raw.get("suppression") or "",
         file=None if not file else FileLocation(file["path"], file.get("line")),
+        table=json_report.table_from(raw.get("table")),
     )
 
 

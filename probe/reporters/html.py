@@ -10,7 +10,7 @@ from __future__ import annotations
 from html import escape
 
 from probe.checklist import Checklist, Item, ItemStatus, build
-from probe.model import Report, Severity
+from probe.model import Report, Severity, Table, cell_text
 from probe.reporters import docs_url
 from probe.reporters.checklist import headline, printable, verdict
 from probe.reporters.json import iso_utc
@@ -34,6 +34,9 @@ li.accepted{border-color:#8250df}li.not-run{border-color:#8c959f}
 code{font:13px ui-monospace,SFMono-Regular,Menlo,monospace;overflow-wrap:anywhere}
 ul.sub{margin:.2rem 0 .2rem 1rem;padding-left:1rem}ul.sub li{overflow-wrap:anywhere}
 .label{font-weight:600}a{color:#0969da}
+table.measured{border-collapse:collapse;margin:.3rem 0;font-size:13px}
+table.measured th,table.measured td{border:1px solid #d0d7de;padding:.15rem .5rem;text-align:right}
+table.measured caption{text-align:left;font-weight:600}
 @media print{body{margin:0;max-width:none}a{color:inherit;text-decoration:none}.verdict{border-width:2px}}
 """
 
@@ -64,7 +67,7 @@ def render_checklist(checklist: Checklist) -> str:
     ]
     for section in checklist.sections:
         body += [f"<h2>{e(section.group.title)}</h2>", f'<p class="q">{e(section.group.question)}</p>', '<ul class="items">']
-        body += [_item(item) for item in section.items]
+        body += [_item(item, _tables(report, item.info.id)) for item in section.items]
         body.append("</ul>")
     if report.notes:
         body += ["<h2>Notes</h2>", '<ul class="sub">', *(f"<li>{e(n)}</li>" for n in report.notes), "</ul>"]
@@ -87,7 +90,19 @@ def render_checklist(checklist: Checklist) -> str:
     ) + "\n"
 
 
-def _item(item: Item) -> str:
+def _tables(report: Report, check_id: str) -> list[Table]:
+    """The distinct tables the check's results carry (a load ramp's steps)."""
+    return list(dict.fromkeys(r.table for r in report.results if r.check == check_id and r.table is not None))
+
+
+def _table(table: Table) -> str:
+    e = _e
+    head = "".join(f"<th>{e(c)}</th>" for c in table.columns)
+    rows = "".join("<tr>" + "".join(f"<td>{e(cell_text(c))}</td>" for c in row) + "</tr>" for row in table.rows)
+    return f'<table class="measured"><caption>{e(table.title)}</caption><tr>{head}</tr>{rows}</table>'
+
+
+def _item(item: Item, tables: list[Table]) -> str:
     e = _e
     info = item.info
     lines = [
@@ -108,6 +123,7 @@ def _item(item: Item) -> str:
         sub.append(f"<li>{e(info.summary)}</li>")
     if sub:
         lines += ['<ul class="sub">', *sub, "</ul>"]
+    lines += [_table(t) for t in tables]
     lines.append("</li>")
     return "\n".join(lines)
 

@@ -3,7 +3,8 @@
 
 Beyond the schema's required fields it carries `notes`, `requests_by_family`, `interrupted`,
 `summary.suppressed` and per result `kind` and `file`: the schema allows additive fields, and
-baseline tooling needs `kind` to rebuild a fingerprint.
+baseline tooling needs `kind` to rebuild a fingerprint. A result that measured something as rows (a load
+ramp's steps) carries `table`; the key is left out of the many results that have none.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Mapping, Set
 from datetime import UTC, datetime
 from typing import Any
 
-from probe.model import Report, Result
+from probe.model import Report, Result, Table
 from probe.reporters import ordered
 
 SCHEMA = "probe-report/1"
@@ -54,7 +55,7 @@ def document(report: Report) -> dict[str, Any]:
 
 
 def result_dict(result: Result) -> dict[str, Any]:
-    return {
+    found = {
         "check": result.check,
         "status": result.status.value,
         "severity": result.severity.value,
@@ -71,6 +72,21 @@ def result_dict(result: Result) -> dict[str, Any]:
         "kind": result.kind,
         "file": None if result.file is None else {"path": result.file.path, "line": result.file.line},
     }
+    if result.table is not None:
+        found["table"] = table_dict(result.table)
+    return found
+
+
+def table_dict(table: Table) -> dict[str, Any]:
+    return {"title": table.title, "columns": list(table.columns), "rows": [jsonable(list(row)) for row in table.rows]}
+
+
+def table_from(raw: Any) -> Table | None:
+    """A `table` as `table_dict` wrote it (a fleet report reads its targets' JSON back), or None."""
+    if not isinstance(raw, dict):
+        return None
+    return Table(str(raw.get("title", "")), tuple(str(c) for c in raw.get("columns", ())),
+                 tuple(tuple(row) for row in raw.get("rows", ())))
 
 
 def iso_utc(moment: datetime) -> str:

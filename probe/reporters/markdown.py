@@ -12,8 +12,8 @@ import re
 from collections.abc import Callable, Sequence
 from html import escape
 
-from probe.model import Report, Result, Severity, Status
-from probe.reporters import docs_url, grouped
+from probe.model import Report, Result, Severity, Status, cell_text
+from probe.reporters import Measured, docs_url, grouped, measured
 from probe.reporters.json import iso_utc
 
 _CELL_LIMIT = 300
@@ -23,6 +23,8 @@ _SKIPS_BUDGET = 6_000
 _PASSES_BUDGET = 4_000
 _SUPPRESSED_BUDGET = 4_000
 _NOTES_LIMIT = 20
+_TABLES_LIMIT = 10
+_TABLE_ROWS_LIMIT = 30
 _MARKDOWN_SPECIAL = re.compile(r"[\\`*\[\]|~]")
 
 
@@ -58,6 +60,11 @@ def render(report: Report, *, fail_on: Severity = Severity.HIGH, allow_errors: b
         )
     if skips or passes or suppressed:
         lines += _details(skips, passes, suppressed, fail_on)
+    tables = measured(report.results)
+    if tables:
+        lines += ["### Measurements", ""]
+        for found in tables[:_TABLES_LIMIT]:
+            lines += _measurement(found)
     if report.notes:
         lines += ["### Notes", ""]
         lines += [f"- {_cell(note)}" for note in report.notes[:_NOTES_LIMIT]]
@@ -113,6 +120,14 @@ def _details(skips: list[Result], passes: list[Result], suppressed: list[Result]
             _SUPPRESSED_BUDGET,
         )
     return [*lines, "</details>", ""]
+
+
+def _measurement(found: Measured) -> list[str]:
+    checks = ", ".join(f"[{c}]({docs_url(c)})" for c in found.checks)
+    lines = [f"**{_cell(found.table.title)}** · {checks} · {_cell(found.location)}", ""]
+    lines += [_row(tuple(_cell(c) for c in found.table.columns)), _row(tuple("---:" for _ in found.table.columns))]
+    lines += [_row(tuple(_cell(cell_text(c)) for c in row)) for row in found.table.rows[:_TABLE_ROWS_LIMIT]]
+    return [*lines, ""]
 
 
 def _table(

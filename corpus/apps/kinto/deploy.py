@@ -86,10 +86,14 @@ def deploy(ctx: Context) -> Deployment:
         permissions["read"] = ["system.Authenticated"]
     expect(request("PUT", f"{base}{COLLECTION}", json_body={"permissions": permissions}, headers=auth["admin"]),
            "create collection", 201)
+    env = {f"KINTO_{name.upper()}_BASIC": basic_auth(name, pw) for name, pw in passwords.items()}
     for name in ("alice", "bob"):
         for n in range(1, NOTES_PER_ACCOUNT + 1):
             note = {"title": f"{name}'s private note {n}", "body": f"only {name} should read this ({secrets.token_hex(6)})"}
-            expect(request("POST", f"{base}{COLLECTION}/records", json_body={"data": note}, headers=auth[name]),
-                   f"create {name}'s note", 201)
+            made = expect(request("POST", f"{base}{COLLECTION}/records", json_body={"data": note}, headers=auth[name]),
+                          f"create {name}'s note", 201).json()
+            # Kinto records carry no owner field, so a list every account can read does not say whose a note is:
+            # the user names the ids of alice's notes (here: what creating them answered).
+            env.setdefault(f"KINTO_{name.upper()}_NOTE", made["data"]["id"])
     ctx.say(f"kinto {ctx.setup}: 3 accounts, {2 * NOTES_PER_ACCOUNT} notes at {base}")
-    return Deployment(target=base, env={f"KINTO_{name.upper()}_BASIC": basic_auth(name, pw) for name, pw in passwords.items()})
+    return Deployment(target=base, env=env)

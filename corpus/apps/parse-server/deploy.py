@@ -81,7 +81,9 @@ def deploy(ctx: Context) -> Deployment:
 
     app = {"X-Parse-Application-Id": APP_ID}
     master = {**app, "X-Parse-Master-Key": master_key}
-    schema: dict[str, object] = {"className": "Note", "fields": {"title": {"type": "String"}, "body": {"type": "String"}}}
+    # Each note points at its author (`owner`), the data-modelling pattern of Parse's guide (pointers to _User).
+    schema: dict[str, object] = {"className": "Note", "fields": {
+        "title": {"type": "String"}, "body": {"type": "String"}, "owner": {"type": "Pointer", "targetClass": "_User"}}}
     if ctx.setup == "production":
         schema["classLevelPermissions"] = {op: AUTHENTICATED for op in ("find", "count", "get", "create", "update", "delete")}
     expect(request("POST", f"{base}/parse/schemas/Note", json_body=schema, headers=master), "create Note class", 200, 201)
@@ -91,8 +93,10 @@ def deploy(ctx: Context) -> Deployment:
         session = expect(request("POST", f"{base}/parse/users", json_body=user, headers=app), f"sign up {name}", 201).json()
         token = session["sessionToken"]
         env[f"PARSE_{name.upper()}_SESSION"] = token
+        owner = {"__type": "Pointer", "className": "_User", "objectId": session["objectId"]}
         for n in range(1, NOTES_PER_ACCOUNT + 1):
-            note = {"title": f"{name}'s private note {n}", "body": f"only {name} should read this ({secrets.token_hex(6)})"}
+            note = {"title": f"{name}'s private note {n}", "body": f"only {name} should read this ({secrets.token_hex(6)})",
+                    "owner": owner}
             expect(request("POST", f"{base}/parse/classes/Note", json_body=note,
                            headers={**app, "X-Parse-Session-Token": token}), f"create {name}'s note", 201)
     ctx.say(f"parse-server {ctx.setup}: master key, alice and bob, {2 * NOTES_PER_ACCOUNT} notes at {base}")
