@@ -16,5 +16,6 @@ BUILTIN = (
     "probe.checks.cors",
     "probe.checks.ratelimit",
     "probe.checks.baas",
+    "probe.checks.race",
     "probe.checks.load",
 )
