@@ -4,7 +4,8 @@ Every request goes through `HttpClient.request`, which enforces, in this order: 
 the target names one, port), the run's deadline, the request budget, a back-off the target asked for,
 the requests-per-second ceiling and the per-host concurrency limit. A measured load step goes through
 `HttpClient.crowd` instead: scope, `exclude`, deadline, budget and byte cap as above, but neither paced nor
-limited per host, since concurrency is what it measures; it holds its whole allowance when it opens.
+limited per host, since concurrency is what it measures; it holds its whole allowance when it opens. Copies of
+one request released together (`HttpClient.release`, see probe.release) are admitted the same way.
 Responses are streamed and cut at `max_bytes` after decompression. Redirects are followed by hand, only
 inside scope. There is no cookie jar: a cookie one account receives must never ride along with another
 account's request, so accounts send their cookies explicitly.
@@ -32,6 +33,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from probe.redact import Redactor
+from probe.release import Copy, Release, release, requests_needed
 
 if TYPE_CHECKING:
     from probe.config import Settings
@@ -255,6 +257,7 @@ class HttpClient:
             "trust_env": False,
         }
         self._client = self._new_client(max(per_host * 4, 10), per_host * 2)
+        self._release_verify: ssl.SSLContext | bool | None = None
         self._host_slots: dict[str, asyncio.Semaphore] = {}
         self._pace = asyncio.Lock()
         self._next_slot = 0.0
@@ -314,6 +317,34 @@ class HttpClient:
         finally:
             self.held -= crowd.left
             await crowd.client.aclose()
+
+    async def release(self, family: str, copies: Sequence[Copy]) -> Release:
+        """Send `copies` of a request together (see `probe.release`): each in scope and not excluded, within the
+        deadline, and every request it sends (warm-ups included) taken from the budget before the first byte leaves,
+        or none (BudgetExhausted). Not limited per host: the copies' concurrency is the point."""
+        for copy in copies:
+            if not self.scope.allows(copy.url):
+                raise OutOfScope(f"{self.redactor.redact(copy.url)} is outside the scope ({self.scope})")
+            pattern = excluded(copy.url, self.exclude)
+            if pattern is not None:
+                raise Excluded(f"{urlsplit(copy.url).path or '/'} matches exclude {pattern!r}: not requested")
+        if time.monotonic() >= self.limits.deadline:
+            raise DeadlineReached("the run's time budget (max_duration) is used up")
+        needed = requests_needed(copies)
+        if needed > self.remaining:
+            raise BudgetExhausted(f"needs {needed} requests, the budget ({self.limits.max_requests}) has {self.remaining} "
+                                  "left; raise --max-requests")
+        self.sent += needed
+        self.by_family[family] += needed
+        await self._wait_pace()
+        if self._release_verify is None:
+            # One TLS context for every connection of every release: building one per connection costs milliseconds.
+            verify = self._options["verify"]
+            self._release_verify = (httpx.create_ssl_context() if verify is True
+                                    else ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify)
+        timeout = max(0.05, min(self.limits.timeout, self.limits.deadline - time.monotonic()))
+        return await release(copies, verify=self._release_verify, timeout=timeout,
+                             user_agent=self._options["headers"]["User-Agent"], describe=describe_transport_error)
 
     def note(self, message: str) -> None:
         if message not in self.notes:
@@ -717,6 +748,10 @@ class ScopedHttp:
     async def reserve(self, url: str | None = None) -> float:
         """Count one exchange that is not HTTP (see `HttpClient.reserve`); returns its time allowance."""
         return await self._client.reserve(self.family, url)
+
+    async def release(self, copies: Sequence[Copy]) -> Release:
+        """Send copies of one request together, counted against the run's budget (see `HttpClient.release`)."""
+        return await self._client.release(self.family, copies)
 
     def crowd(self, *, connections: int, requests: int) -> contextlib.AbstractAsyncContextManager[Crowd]:
         """Concurrent GETs for a measured load step, holding `requests` of the budget (see `HttpClient.crowd`)."""

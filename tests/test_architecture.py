@@ -71,6 +71,18 @@ def test_the_engine_imports_no_family() -> None:
     assert not offences, offences
 
 
+# What opens a connection of its own: a check that did would bypass scope, `exclude`, the budget and the deadline.
+OWN_CONNECTIONS = re.compile(r"httpx\.(?:Async)?Client\(|^\s*import socket\b|^\s*from socket import|asyncio\.open_connection",
+                             re.MULTILINE)
+
+
+def test_checks_reach_the_network_only_through_the_engine() -> None:
+    offences = [str(path.relative_to(ROOT)) for path in (ROOT / "checks").rglob("*.py")
+                if OWN_CONNECTIONS.search(path.read_text(encoding="utf-8"))]
+    assert not offences, offences
+    assert OWN_CONNECTIONS.search("async with httpx.AsyncClient(verify=False) as c:")  # the rule can fail
+
+
 def test_the_rule_can_fail(tmp_path: Path) -> None:
     """The import scan sees both spellings of an import."""
     source = tmp_path / "m.py"

@@ -3,7 +3,7 @@ sent as N copies released together, and an Idempotency-Key sent twice.
 
 Active and opt-in per `[[race]]` entry: nothing is raced that the configuration does not name. Each attempt gets a
 fresh `setup` (a new coupon, a new poll, a fresh `{email}`), so an attempt consumes only what it created. The
-release technique and its limits are in `probe.checks.race.burst`; the entries and attempts in
+release technique and its limits are in `probe.release`; the entries and attempts in
 `probe.checks.race.plan`; the request cap per entry is `plan.request_cap` (docs/race-load.md).
 """
 

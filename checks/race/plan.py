@@ -1,9 +1,9 @@
 """`[[race]]` entries and one attempt at each: fresh setup, verify before, the release, verify after.
 
 Registers no checks (probe.checks.race holds them). Every request of an attempt is counted against the run's budget
-and deadline before it is sent: setup and verify go through the run's client; the copies are reserved one by one
-with `ScopedHttp.reserve` (scope, deadline, budget, pace) and then released together by `burst.release`, which the
-run's client cannot do itself (its per-host concurrency limit and pace would send them one after another).
+and deadline before it is sent: setup and verify go through the run's client's requests; the copies through its
+`release` (probe.release), which takes them all from the budget first and sends them together (a plain request's
+per-host concurrency limit and pace would send them one after another).
 """
 
 from __future__ import annotations
@@ -20,13 +20,12 @@ from urllib.parse import quote, urlencode
 from pydantic import Field, field_validator, model_validator
 
 from probe.accounts import parse_request_line
-from probe.checks.race.burst import Copy, release, requests_needed, tls_context
 from probe.config import Section
 from probe.context import CheckContext
 from probe.guards import Skip, Unavailable
-from probe.http import Response, excluded, ssl_context
+from probe.http import Response, excluded
 from probe.parsing import json_path
-from probe.runner import USER_AGENT
+from probe.release import Copy
 
 DEFAULT_COPIES = 10
 MAX_COPIES = 30  # about what fits the single-packet technique's one TCP packet; more is load, not a race
@@ -306,12 +305,9 @@ async def attempt(ctx: CheckContext, entry: RaceTarget, copies: int, extra_heade
     body, content_type = _body(entry.json_body, entry.form, values)
     headers = {**content_type, **fill(entry.headers, values), **(extra_headers or {}), **await _headers(ctx, entry.account)}
     copy = Copy(entry.method, url, headers, body)
-    # Every copy (and warm-up) is counted before any is sent: a budget or deadline that runs out stops the attempt
-    # before its release, never half-way through it.
-    allowances = [await ctx.http.reserve(url) for _ in range(requests_needed(copy, copies))]
-    # Loading the trust store costs tens of milliseconds: only an https target needs it.
-    verify = tls_context(ssl_context(ctx.settings.ca_bundle)) if url.startswith("https:") else False
-    released = await release([copy] * copies, verify=verify, timeout=min(allowances), user_agent=USER_AGENT)
+    # The engine takes every copy (and warm-up) from the budget before any is sent: a budget or deadline that runs
+    # out stops the attempt before its release, never half-way through it.
+    released = await ctx.http.release([copy] * copies)
     after = await verify_value(ctx, entry, values)
     return Attempt(
         statuses=tuple(a.status for a in released.answers),

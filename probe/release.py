@@ -19,8 +19,9 @@ flush them in one write; httpx cannot. Over the network each copy's last byte st
 the spread the server sees is the spread measured here plus the path's jitter.
 
 The release spread is measured: the time between the first and the last copy's final write (`spread_ms`).
-This module sends; what may be sent (scope, exclude, budget, deadline) is decided by its caller, which reserves
-every request here against the run's budget before calling `release`.
+This module only sends. What may be sent is decided by `probe.http.HttpClient.release`, its one caller: scope and
+`exclude` for every copy, the deadline, and the run's budget held for every request (warm-ups included) before the
+first byte leaves.
 """
 
 from __future__ import annotations
@@ -29,12 +30,10 @@ import asyncio
 import contextlib
 import ssl
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import httpx
-
-from probe.http import describe_transport_error
 
 # After every copy has staged: time for the server to read the headers and park each handler on the body.
 SETTLE_S = 0.05
@@ -66,19 +65,21 @@ class Release:
     technique: str  # "last-byte" or "warmed"
 
 
-def requests_needed(copy: Copy, copies: int) -> int:
-    """Requests `release` sends for `copies` copies: one each, and one warm-up each when there is no body."""
-    return copies * (1 if copy.body else 2)
+def withheld(copies: Sequence[Copy]) -> bool:
+    """Whether every copy has a body whose last byte can be held back (else the copies are warmed, then sent)."""
+    return all(c.body for c in copies)
 
 
-def tls_context(verify: ssl.SSLContext | bool) -> ssl.SSLContext | bool:
-    """One context for every connection of a release (building one per client costs milliseconds each)."""
-    return httpx.create_ssl_context() if verify is True else verify
+def requests_needed(copies: Sequence[Copy]) -> int:
+    """Requests `release` sends: one per copy, and one warm-up each when the copies are warmed."""
+    return len(copies) * (1 if withheld(copies) else 2)
 
 
-async def release(copies: Sequence[Copy], *, verify: ssl.SSLContext | bool, timeout: float, user_agent: str) -> Release:
-    """Send `copies` together and wait for every answer (each bounded by `timeout` seconds after the release)."""
-    withheld = all(c.body for c in copies)
+async def release(copies: Sequence[Copy], *, verify: ssl.SSLContext | bool, timeout: float, user_agent: str,
+                  describe: Callable[[httpx.HTTPError], str]) -> Release:
+    """Send `copies` together and wait for every answer (each bounded by `timeout` seconds after the release);
+    `describe` words a transport error as the run's client does."""
+    last_byte = withheld(copies)
     gate = asyncio.Event()
     staged = asyncio.Event()
     waiting = [len(copies)]
@@ -102,7 +103,7 @@ async def release(copies: Sequence[Copy], *, verify: ssl.SSLContext | bool, time
             ))
             for _ in copies
         ]
-        if not withheld:
+        if not last_byte:
             await asyncio.gather(*(_warm(client, copy) for client, copy in zip(clients, copies, strict=True)))
 
         async def one(index: int) -> Answer:
@@ -120,7 +121,7 @@ async def release(copies: Sequence[Copy], *, verify: ssl.SSLContext | bool, time
                 finished[index] = time.perf_counter()
 
             try:
-                if withheld:
+                if last_byte:
                     headers = {**copy.headers, "Content-Length": str(len(copy.body))}
                     request = client.build_request(copy.method, copy.url, headers=headers, content=body())
                 else:
@@ -135,7 +136,7 @@ async def release(copies: Sequence[Copy], *, verify: ssl.SSLContext | bool, time
                 finally:
                     await response.aclose()
             except httpx.HTTPError as exc:
-                return Answer(None, error=describe_transport_error(exc))
+                return Answer(None, error=describe(exc))
             finally:
                 if not staged_here:
                     stage()  # a copy that failed before staging must not hold the others at the gate
@@ -153,7 +154,7 @@ async def release(copies: Sequence[Copy], *, verify: ssl.SSLContext | bool, time
         answers = [t.result() if t in done else Answer(None, error=f"no answer within {timeout:.1f} s") for t in tasks]
     times = [t for t in finished if t is not None]
     spread = (max(times) - min(times)) * 1000 if len(times) > 1 else None
-    return Release(tuple(answers), spread, "last-byte" if withheld else "warmed")
+    return Release(tuple(answers), spread, "last-byte" if last_byte else "warmed")
 
 
 async def _warm(client: httpx.AsyncClient, copy: Copy) -> None:
