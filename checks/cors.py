@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from pydantic import field_validator
 
-from probe.config import Section
+from probe.config import RoutePath, Section
 from probe.context import CheckContext, MemoKey
 from probe.http import HttpError, Response
 from probe.model import Confidence, Result, Severity
@@ -78,7 +78,7 @@ class CorsSettings(Section):
 """
 
     trusted_origins: tuple[str, ...] = ()
-    paths: tuple[str, ...] = ()
+    paths: tuple[RoutePath, ...] = ()
 
     @field_validator("trusted_origins")
     @classmethod
@@ -88,14 +88,6 @@ class CorsSettings(Section):
             if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
                 raise ValueError(f"expected an origin like https://app.example.com (no path), got {value!r}")
         return tuple(v.rstrip("/") for v in values)
-
-    @field_validator("paths")
-    @classmethod
-    def _paths(cls, values: tuple[str, ...]) -> tuple[str, ...]:
-        for value in values:
-            if not value.startswith("/"):
-                raise ValueError(f"expected a path starting with /, got {value!r}")
-        return values
 
     def surface_routes(self) -> list[str]:
         return list(self.paths)

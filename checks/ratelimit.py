@@ -28,6 +28,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
+from probe.config import RoutePath, method_in
 from probe.context import CheckContext, MemoKey
 from probe.forms import (
     CSRF_FIELD_HINTS,
@@ -134,7 +135,7 @@ class RateLimitTarget(FormKeys):
     """`[[rate_limit]]`: an endpoint to burst. The path and body may use {username} (also {email}), {password} and
     {code}; `headers` and `csrf`/`csrf_field`/`csrf_header` work as in `[login]`."""
 
-    path: str
+    path: RoutePath
     method: str = "POST"
     json_body: dict[str, Any] | None = Field(default=None, alias="json")
     form: dict[str, str] | None = None
@@ -155,19 +156,10 @@ class RateLimitTarget(FormKeys):
                     f"[[rate_limit]]\npath = {toml_string(login.path)}\nmethod = {toml_string(login.method)}\n"
                     f"{login.body_table()}\n")
 
-    @field_validator("path")
-    @classmethod
-    def _path(cls, value: str) -> str:
-        if not value.startswith("/"):
-            raise ValueError(f"expected a path starting with /, got {value!r}")
-        return value
-
     @field_validator("method")
     @classmethod
     def _method(cls, value: str) -> str:
-        if value.upper() not in METHODS:
-            raise ValueError(f"expected one of {', '.join(METHODS)}, got {value!r}")
-        return value.upper()
+        return method_in(value, METHODS)
 
     @model_validator(mode="after")
     def _consistent(self) -> RateLimitTarget:

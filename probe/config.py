@@ -20,10 +20,19 @@ import typing
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, create_model, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    create_model,
+    field_validator,
+)
 
 from probe.model import Mode, Severity
 from probe.template import Block, Discovery, Marker, advice
@@ -42,6 +51,23 @@ SECRET_NAME = re.compile(
 
 
 S = TypeVar("S", bound="Section")
+
+
+def route_path(value: str) -> str:
+    """A route as a section names it: a path starting with `/` (the target's origin comes from the command line)."""
+    if not value.startswith("/"):
+        raise ValueError(f"expected a path starting with /, got {value!r}")
+    return value
+
+
+RoutePath = Annotated[str, AfterValidator(route_path)]
+
+
+def method_in(value: str, allowed: Collection[str]) -> str:
+    """An HTTP method from `allowed`, upper-cased, for a section's `method` key."""
+    if value.upper() not in allowed:
+        raise ValueError(f"expected one of {', '.join(allowed)}, got {value!r}")
+    return value.upper()
 
 
 class ConfigError(Exception):

@@ -15,11 +15,11 @@ import asyncio
 import statistics
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from probe.checks.load.ramp import MAX_REQUESTS_PER_CLIENT, MAX_STEP_SECONDS, MAX_USERS, Ramp, ramp_requests
 from probe.checks.load.ramp import run as run_ramp
-from probe.config import Section
+from probe.config import RoutePath, Section
 from probe.context import CheckContext, MemoKey
 from probe.guards import Guard, Skip, Unavailable, needs
 from probe.http import HttpError, Response, excluded
@@ -57,36 +57,18 @@ OWASP_API4 = "https://owasp.org/API-Security/editions/2023/en/0xa4-unrestricted-
 class LoadSettings(Section):
     """`[load]`: read routes to ramp up and the latency they must keep; optionally a list route to page through."""
 
-    paths: tuple[str, ...] = Field(default=(), description="read routes (GET, no sign-in) to load: ['/api/products']")
+    paths: tuple[RoutePath, ...] = Field(default=(), description="read routes (GET, no sign-in) to load: ['/api/products']")
     users: int = Field(default=DEFAULT_USERS, ge=1, le=MAX_USERS, description="the concurrency to judge at")
     p95_ms: int = Field(default=DEFAULT_P95_MS, ge=1, le=60_000, description="the p95 budget at `users`, in ms")
     step_seconds: float = Field(default=MAX_STEP_SECONDS, gt=0, le=MAX_STEP_SECONDS,
                                 description="seconds of sending per step (at most 10)")
     requests_per_client: int = Field(default=MAX_REQUESTS_PER_CLIENT, ge=1, le=MAX_REQUESTS_PER_CLIENT,
                                      description="requests per client per step (at most 10)")
-    list_path: str | None = Field(default=None, description="a list route for load.page-size: '/api/items'")
+    list_path: RoutePath | None = Field(default=None, description="a list route for load.page-size: '/api/items'")
     limit_param: str = Field(default="limit", description="the list route's page-size query parameter")
-
-    @field_validator("paths")
-    @classmethod
-    def _paths(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for path in value:
-            _path(path)
-        return value
-
-    @field_validator("list_path")
-    @classmethod
-    def _list_path(cls, value: str | None) -> str | None:
-        return None if value is None else _path(value)
 
     def surface_routes(self) -> list[str]:
         return [*self.paths, *([self.list_path] if self.list_path else [])]
-
-
-def _path(value: str) -> str:
-    if not value.startswith("/"):
-        raise ValueError(f"expected a path starting with /, got {value!r}")
-    return value
 
 
 CONFIG_SECTIONS = {"load": LoadSettings}

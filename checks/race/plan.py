@@ -20,7 +20,7 @@ from urllib.parse import quote, urlencode
 from pydantic import Field, field_validator, model_validator
 
 from probe.accounts import parse_request_line
-from probe.config import Section
+from probe.config import RoutePath, Section, method_in
 from probe.context import CheckContext
 from probe.guards import Skip, Unavailable
 from probe.http import Response, excluded
@@ -73,7 +73,7 @@ class RaceTarget(Section):
     """`[[race]]`: a request that must succeed at most once per attempt (or, with `idempotency = true`, at most once
     per Idempotency-Key)."""
 
-    path: str
+    path: RoutePath
     method: str = "POST"
     json_body: Any = Field(default=None, alias="json")
     form: dict[str, str] | None = None
@@ -87,19 +87,10 @@ class RaceTarget(Section):
     idempotency_header: str = "Idempotency-Key"
     record: str | None = Field(default=None, description="JSON path of the created record's id in a 2xx answer")
 
-    @field_validator("path")
-    @classmethod
-    def _path(cls, value: str) -> str:
-        if not value.startswith("/"):
-            raise ValueError(f"expected a path starting with /, got {value!r}")
-        return value
-
     @field_validator("method")
     @classmethod
     def _method(cls, value: str) -> str:
-        if value.upper() not in METHODS:
-            raise ValueError(f"expected one of {', '.join(METHODS)}, got {value!r}")
-        return value.upper()
+        return method_in(value, METHODS)
 
     @model_validator(mode="after")
     def _consistent(self) -> RaceTarget:
