@@ -42,6 +42,9 @@ log = logging.getLogger("probe.http")
 
 MAX_REDIRECTS = 5
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Resends of a safe request whose pooled connection the server had closed: one per connection the per-host limit
+# (default 4) can have had open to a server that closed each after an app error.
+DROPPED_RETRIES = 4
 # A target may ask us to wait; we wait at most this long per request, and never past the deadline.
 MAX_BACKOFF_S = 30.0
 # Distinct paths that may ask for a long back-off before the whole host is left alone.
@@ -424,16 +427,18 @@ class HttpClient:
             await self._wait_backoff(host)
             self._take_budget(family)
             await self._wait_pace()
-            try:
-                response = await self._transfer(method, url, host, headers, params, json, data, content, max_bytes)
-            except ConnectionDropped:
-                # A pooled keep-alive connection the server closed as we sent (servers close after an app
-                # error): no answer was read, so a request that changes nothing is sent once more.
-                if method.upper() not in IDEMPOTENT_METHODS:
-                    raise
-                self._take_budget(family)
-                await self._wait_pace()
-                response = await self._transfer(method, url, host, headers, params, json, data, content, max_bytes)
+            for retry in range(DROPPED_RETRIES + 1):
+                try:
+                    response = await self._transfer(method, url, host, headers, params, json, data, content, max_bytes)
+                    break
+                except ConnectionDropped:
+                    # A pooled keep-alive connection the server closed as we sent (servers close after an app
+                    # error, so several can be stale at once): no answer was read, so a request that changes
+                    # nothing is sent again; httpx has dropped that connection from its pool.
+                    if method.upper() not in IDEMPOTENT_METHODS or retry == DROPPED_RETRIES:
+                        raise
+                    self._take_budget(family)
+                    await self._wait_pace()
             if not (honour_retry_after and attempt == 0 and response.status in (429, 503)):
                 return response
             delay = retry_after_seconds(response.header("retry-after"))

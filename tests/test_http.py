@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from probe.http import BackedOff, BudgetExhausted, HttpClient, OutOfScope, RequestFailed, Scope
+from probe.http import DROPPED_RETRIES, BackedOff, BudgetExhausted, HttpClient, OutOfScope, RequestFailed, Scope
 from probe.redact import Redactor
 from tests.hostile.servers import Request, raw_server, response, static
 
@@ -196,12 +196,13 @@ async def test_long_retry_after_on_one_route_stops_that_route_then_the_host() ->
     assert [r.path for r in target.requests] == ["/api/login", "/page", "/api/a", "/api/b"]
 
 
-async def test_a_dropped_connection_is_retried_once_for_safe_methods_only() -> None:
-    async def drop_every_other(request: Request, writer: asyncio.StreamWriter) -> None:
-        if len(target.requests) % 2 == 0:
+async def test_dropped_connections_are_retried_a_bounded_number_of_times_for_safe_methods_only() -> None:
+    async def answer_the_third(request: Request, writer: asyncio.StreamWriter) -> None:
+        # Two stale connections in a row (a server that closed each after an app error), then an answer.
+        if len(target.requests) % 3 == 0:
             writer.write(response(200, b"ok"))
 
-    with raw_server(drop_every_other) as target:
+    with raw_server(answer_the_third) as target:
         client = make_client(target.url)
         try:
             got = await client.request("GET", target.url + "/", family="t")
@@ -210,5 +211,19 @@ async def test_a_dropped_connection_is_retried_once_for_safe_methods_only() -> N
         finally:
             await client.aclose()
     assert got.status == 200
-    assert [r.method for r in target.requests] == ["GET", "GET", "POST"]
-    assert client.sent == 3
+    assert [r.method for r in target.requests] == ["GET", "GET", "GET", "POST"]
+    assert client.sent == 4
+
+
+async def test_a_server_that_always_drops_gets_a_bounded_number_of_resends() -> None:
+    async def never(request: Request, writer: asyncio.StreamWriter) -> None:
+        return None
+
+    with raw_server(never) as target:
+        client = make_client(target.url)
+        try:
+            with pytest.raises(RequestFailed, match=r"without sending a response|disconnected"):
+                await client.request("GET", target.url + "/", family="t")
+        finally:
+            await client.aclose()
+    assert len(target.requests) == client.sent == 1 + DROPPED_RETRIES
