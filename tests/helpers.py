@@ -5,16 +5,39 @@ keep the id a string literal in the call."""
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+import pytest
+from flask import Flask, send_from_directory
 
 from probe import api
 from probe.model import Report, Result, Status
 
 ROOT = Path(__file__).resolve().parents[1]
+NODE_DIR = ROOT / "fixtures" / "node"
 # SARIF 2.1.0's JSON Schema, from the npm package that ships it (a dev dependency of fixtures/node).
 SARIF_SCHEMA = ROOT / "fixtures/node/node_modules/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json"
+
+
+def needs_node_package(package: str) -> None:
+    """Skip the calling test when node or one of fixtures/node's npm packages is missing."""
+    if shutil.which("node") is None or not (NODE_DIR / "node_modules" / package).is_dir():
+        pytest.skip(f"node and fixtures/node's {package} package are needed: make setup installs them")
+
+
+def static_site(root: Path) -> Flask:
+    """A build's output on a plain static host: every path a file under `root`, `/` its index.html."""
+    app = Flask(__name__)
+
+    @app.route("/", defaults={"path": "index.html"})
+    @app.route("/<path:path>")
+    def files(path: str) -> object:
+        return send_from_directory(root, path)
+
+    return app
 
 
 def report_schema() -> dict[str, Any]:

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,7 +24,7 @@ from probe.checks.baas.discovery import LIBRARY_DEFAULTS
 from probe.checks.secrets.formats import find_in_text
 from probe.model import Report, Status
 from probe.reporters import json as json_report
-from tests.helpers import expect, results_for, scan
+from tests.helpers import NODE_DIR, expect, needs_node_package, results_for, scan
 
 ACCOUNTS = {"alice": {"username": "alice@example.test", "password": postgres.PASSWORD},
             "bob": {"username": "bob@example.test", "password": postgres.PASSWORD}}
@@ -333,7 +331,6 @@ def test_firebase_out_of_scope_is_never_contacted(firebase: dict[str, tuple[str,
     assert fake.requests == before
 
 
-NODE_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "node"
 
 
 @pytest.mark.parametrize("kind", ["publishable", "legacy"])
@@ -341,8 +338,7 @@ def test_supabase_js_speaks_to_the_fixture(supabase: Project, kind: str) -> None
     """The real client library signs in, counts, selects, inserts and deletes rows, and lists, uploads, downloads and
     removes Storage objects against the hardened twin: the fixture's answers have the shapes supabase-js expects, and
     the decisions are PostgreSQL's."""
-    if not (NODE_DIR / "node_modules" / "@supabase" / "supabase-js").is_dir() or shutil.which("node") is None:
-        pytest.skip("node and fixtures/node's npm packages are not installed (make setup)")
+    needs_node_package("@supabase/supabase-js")
     twin = supabase.twins["hardened"]
     key = supabase.keys.publishable if kind == "publishable" else supabase.keys.legacy("anon")
     before = postgres.snapshot(supabase.db, "hardened")

@@ -11,14 +11,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from flask import Flask, send_from_directory
 
 from fixtures.serve import serve_wsgi
 from probe.model import Report, Status
-from tests.helpers import expect, scan
+from tests.helpers import NODE_DIR, expect, needs_node_package, scan, static_site
 
 ROOT = Path(__file__).resolve().parent.parent
-NODE_DIR = ROOT / "fixtures" / "node"
 LIBS_APP = "bundles/libs-app"
 NEXT_APP = NODE_DIR / "bundles" / "next-app"
 ONLY = ["secrets", "env"]
@@ -39,25 +37,10 @@ BUILD_ENV = {
 }
 
 
-def _installed(package: str) -> None:
-    if not (NODE_DIR / "node_modules" / package).is_dir():
-        pytest.skip("node packages are not installed: npm install in fixtures/node (make test does it)")
-
-
-def _static(root: Path) -> Flask:
-    app = Flask(__name__)
-
-    @app.route("/", defaults={"path": "index.html"})
-    @app.route("/<path:path>")
-    def files(path: str) -> object:
-        return send_from_directory(root, path)
-
-    return app
-
 
 def _scan_build(root: Path) -> Report:
     # A static host in front of the files, as production serves them (not Werkzeug's development banner).
-    with serve_wsgi(_static(root), server_header="nginx") as url:
+    with serve_wsgi(static_site(root), server_header="nginx") as url:
         return scan(url, only=ONLY, env={"environment": "production"}, max_bytes=MAX_BYTES, rate=200)
 
 
@@ -80,8 +63,8 @@ def _failures(report: Report) -> list[tuple[str, str, str]]:
 
 @pytest.fixture(scope="module")
 def vite_builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Report]:
-    _installed("@supabase")
-    _installed("firebase")
+    needs_node_package("@supabase")
+    needs_node_package("firebase")
     base = tmp_path_factory.mktemp("bundles")
     return {
         "production": _scan_build(_vite_build(base / "production")),
@@ -118,7 +101,7 @@ def test_app_own_localhost_api_still_fails(vite_builds: dict[str, Report]) -> No
 
 
 def test_nextjs_static_export_reports_nothing() -> None:
-    _installed("next")
+    needs_node_package("next")
     subprocess.run(["node", "node_modules/next/dist/bin/next", "build", "bundles/next-app"], cwd=NODE_DIR, check=True,
                    timeout=600, env={**os.environ, **BUILD_ENV}, stdout=subprocess.DEVNULL)
     out = NEXT_APP / "out"

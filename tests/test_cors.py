@@ -15,9 +15,8 @@ from fixtures.serve import serve_asgi, serve_command, serve_wsgi
 from probe.checks.cors import UNRELATED, lookalikes, parse_cors
 from probe.config import ConfigError
 from probe.model import Report, Severity
-from tests.helpers import ROOT, expect, results_for, scan
+from tests.helpers import NODE_DIR, ROOT, expect, results_for, scan
 
-NODE_DIR = ROOT / "fixtures" / "node"
 DEMO_CONFIG = ROOT / "fixtures" / "demo" / "probe.toml"
 BOTH = {"trusted_origins": [TRUSTED, SECOND]}
 ONE = {"trusted_origins": [TRUSTED]}

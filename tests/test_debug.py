@@ -7,10 +7,9 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from flask import Flask, send_from_directory
+from flask import Flask
 
 from fixtures.debug import fastapi_app, flask_app
 from fixtures.serve import serve_asgi, serve_command, serve_waitress, serve_wsgi
@@ -18,10 +17,9 @@ from probe.checks.debug.fingerprints import DEV_SERVERS
 from probe.docs import explain_text
 from probe.model import Report, Status
 from probe.registry import load
-from tests.helpers import ROOT, expect, results_for, scan
+from tests.helpers import NODE_DIR, ROOT, expect, needs_node_package, results_for, scan, static_site
 
 FAMILIES = ["debug", "input"]
-NODE_DIR = ROOT / "fixtures" / "node"
 
 
 def _scan(url: str) -> Report:
@@ -60,8 +58,7 @@ def django_reports() -> dict[str, Report]:
 
 @pytest.fixture(scope="module")
 def express_reports() -> dict[str, Report]:
-    if not (NODE_DIR / "node_modules" / "express").is_dir():
-        pytest.skip("node packages are not installed: npm install in fixtures/node (make test does it)")
+    needs_node_package("express")
     reports: dict[str, Report] = {}
     for env in ("development", "production"):
         with serve_command(["node", "debug-app.js"], cwd=NODE_DIR, env={"NODE_ENV": env}) as url:
@@ -211,26 +208,10 @@ VITE_APP = NODE_DIR / "vite-app"
 PAGES = ROOT / "tests" / "data" / "debug_pages"
 
 
-def _vite_installed() -> None:
-    if not (NODE_DIR / "node_modules" / "vite").is_dir():
-        pytest.skip("node packages are not installed: npm install in fixtures/node (make test does it)")
-
-
-def _static(root: Path) -> Flask:
-    """The production build on a plain static host (what `vite build` output is meant for)."""
-    app = Flask(__name__)
-
-    @app.route("/", defaults={"path": "index.html"})
-    @app.route("/<path:path>")
-    def files(path: str) -> object:
-        return send_from_directory(root, path)
-
-    return app
-
 
 @pytest.fixture(scope="module")
 def vite_reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Report]:
-    _vite_installed()
+    needs_node_package("vite")
     only = ["debug.dev-server"]
     reports: dict[str, Report] = {}
     with serve_command(["node", "vite-app/dev-server.mjs"], cwd=NODE_DIR) as url:
@@ -238,7 +219,8 @@ def vite_reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Report]:
     dist = tmp_path_factory.mktemp("vite-dist")
     subprocess.run(["node", "node_modules/vite/bin/vite.js", "build", "vite-app", "--outDir", str(dist),
                     "--emptyOutDir", "--logLevel", "warn"], cwd=NODE_DIR, check=True, timeout=120)
-    with serve_waitress(_static(dist)) as url:
+    # The production build on a plain static host (what `vite build` output is meant for).
+    with serve_waitress(static_site(dist)) as url:
         reports["build"] = scan(url, only=only, rate=200)
     return reports
 

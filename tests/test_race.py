@@ -6,7 +6,6 @@ order whose Idempotency-Key is ignored (vulnerable) or stored first (hardened). 
 from __future__ import annotations
 
 import contextlib
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,9 +20,8 @@ from fixtures.serve import serve_asgi, serve_command
 from probe.checks.race.plan import MAX_COPIES, RaceTarget, request_cap
 from probe.config import ConfigError
 from probe.model import Report, Status
-from tests.helpers import ROOT, expect, results_for, scan
+from tests.helpers import NODE_DIR, expect, needs_node_package, results_for, scan
 
-NODE_DIR = ROOT / "fixtures" / "node"
 RUNS = 5
 ACCOUNTS = {"alice": {"bearer": "alice-token"}, "bob": {"bearer": "bob-token"}}
 # Loopback: no reason to pace the setup and verify requests, and a budget every run here fits in.
@@ -51,8 +49,7 @@ class Twins:
 def twins() -> Iterator[Twins]:
     if binaries() is None:
         pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
-    if shutil.which("node") is None or not (NODE_DIR / "node_modules" / "pg").is_dir():
-        pytest.skip("node and fixtures/node's pg package are needed (make setup)")
+    needs_node_package("pg")
     with cluster() as db, contextlib.ExitStack() as stack:
         dsns = race.create_databases(db)
         provider = stack.enter_context(serve_asgi(race.provider_app()))
