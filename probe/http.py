@@ -302,17 +302,34 @@ class HttpClient:
         """Requests the budget still allows, after what is sent and what crowds hold."""
         return max(0, self.limits.max_requests - self.sent - self.held)
 
+    def _admit(self, url: str) -> None:
+        """Scope and `exclude`: what every request, crowd request and released copy passes before it is sent."""
+        if not self.scope.allows(url):
+            raise OutOfScope(f"{self.redactor.redact(url)} is outside the scope ({self.scope})")
+        pattern = excluded(url, self.exclude)
+        if pattern is not None:
+            path = urlsplit(url).path or "/"
+            self.note(f"left alone: {path} (matches exclude {pattern!r})")
+            raise Excluded(f"{path} matches exclude {pattern!r}: not requested")
+
+    def _check_deadline(self) -> None:
+        if time.monotonic() >= self.limits.deadline:
+            raise DeadlineReached("the run's time budget (max_duration) is used up")
+
+    def _check_allowance(self, requests: int) -> None:
+        """Whether `requests` may be taken from the budget at once (a crowd or a release): all of them, or none."""
+        self._check_deadline()
+        if requests > self.remaining:
+            raise BudgetExhausted(f"needs {requests} requests, the budget ({self.limits.max_requests}) has {self.remaining} "
+                                  "left; raise --max-requests")
+
     @contextlib.asynccontextmanager
     async def crowd(self, family: str, *, connections: int, requests: int) -> AsyncIterator[Crowd]:
         """Up to `requests` requests at up to `connections` at once, for a measured load step (see `Crowd`).
 
         The allowance is taken from the budget whole when the crowd opens, or not at all (BudgetExhausted), so a
         ramp either has every request it may need or does not start; what it does not send goes back on exit."""
-        if time.monotonic() >= self.limits.deadline:
-            raise DeadlineReached("the run's time budget (max_duration) is used up")
-        if requests > self.remaining:
-            raise BudgetExhausted(f"needs {requests} requests, the budget ({self.limits.max_requests}) has {self.remaining} "
-                                  "left; raise --max-requests")
+        self._check_allowance(requests)
         self.held += requests
         crowd = Crowd(self, family, requests, self._new_client(connections, connections))
         try:
@@ -326,17 +343,9 @@ class HttpClient:
         deadline, and every request it sends (warm-ups included) taken from the budget before the first byte leaves,
         or none (BudgetExhausted). Not limited per host: the copies' concurrency is the point."""
         for copy in copies:
-            if not self.scope.allows(copy.url):
-                raise OutOfScope(f"{self.redactor.redact(copy.url)} is outside the scope ({self.scope})")
-            pattern = excluded(copy.url, self.exclude)
-            if pattern is not None:
-                raise Excluded(f"{urlsplit(copy.url).path or '/'} matches exclude {pattern!r}: not requested")
-        if time.monotonic() >= self.limits.deadline:
-            raise DeadlineReached("the run's time budget (max_duration) is used up")
+            self._admit(copy.url)
         needed = requests_needed(copies)
-        if needed > self.remaining:
-            raise BudgetExhausted(f"needs {needed} requests, the budget ({self.limits.max_requests}) has {self.remaining} "
-                                  "left; raise --max-requests")
+        self._check_allowance(needed)
         self.sent += needed
         self.by_family[family] += needed
         await self._wait_pace()
@@ -414,12 +423,7 @@ class HttpClient:
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
         route = (host, parts.path or "/")
-        if not self.scope.allows(url):
-            raise OutOfScope(f"{self.redactor.redact(url)} is outside the scope ({self.scope})")
-        pattern = excluded(url, self.exclude)
-        if pattern is not None:
-            self.note(f"left alone: {route[1]} (matches exclude {pattern!r})")
-            raise Excluded(f"{route[1]} matches exclude {pattern!r}: not requested")
+        self._admit(url)
         for attempt in range(2):
             stopped = self._stopped.get((host, "")) or self._stopped.get(route)
             if stopped:
@@ -477,8 +481,7 @@ class HttpClient:
             self.note(self._stopped[(host, "")])
 
     def _take_budget(self, family: str) -> None:
-        if time.monotonic() >= self.limits.deadline:
-            raise DeadlineReached("the run's time budget (max_duration) is used up")
+        self._check_deadline()
         if self.sent + self.held >= self.limits.max_requests:
             raise BudgetExhausted(f"the request budget ({self.limits.max_requests}) is used up; raise --max-requests")
         self.sent += 1
@@ -578,13 +581,8 @@ class Crowd:
 
     async def get(self, url: str) -> Response:
         owner = self._owner
-        if not owner.scope.allows(url):
-            raise OutOfScope(f"{owner.redactor.redact(url)} is outside the scope ({owner.scope})")
-        pattern = excluded(url, owner.exclude)
-        if pattern is not None:
-            raise Excluded(f"{urlsplit(url).path or '/'} matches exclude {pattern!r}: not requested")
-        if time.monotonic() >= owner.limits.deadline:
-            raise DeadlineReached("the run's time budget (max_duration) is used up")
+        owner._admit(url)
+        owner._check_deadline()
         if self.left <= 0:
             raise BudgetExhausted("this load step's allowance is used up")
         self.left -= 1
