@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import io
-import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -233,20 +232,14 @@ def junit(fleet: FleetReport) -> str:
         report = outcome.report
         suite = TestSuite(one.xml_text(outcome.target.name))
         suite.timestamp = iso_utc(report.started)
-        for result in sorted(report.results, key=lambda r: (r.check, r.location, r.kind, r.status.value, r.fingerprint)):
+        for result in sorted(report.results, key=one.case_order):
             suite.add_testcase(one.testcase(result))
         suite.add_property("url", one.xml_text(report.target))
         suite.add_property("exit_code", str(outcome.exit_code))
         if outcome.error:
             suite.add_property("error", one.xml_text(outcome.error))
         xml.add_testsuite(suite)
-    xml.update_statistics()  # type: ignore[no-untyped-call]  # junitparser leaves it unannotated
-    xml.time = round(max(fleet.duration_s, 0.0), 3)
-    raw = io.BytesIO()
-    xml.write(raw)
-    root = ET.fromstring(raw.getvalue())
-    ET.indent(root)
-    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+    return one.finish(xml, fleet.duration_s)
 
 
 # --- the table every human format shows ---------------------------------------------------------------------------
