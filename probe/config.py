@@ -262,13 +262,18 @@ def find_config(explicit: Path | None, cwd: Path | None = None) -> tuple[Path | 
     return None, {}
 
 
-def _read_toml(path: Path, *, tool_table: bool) -> dict[str, Any]:
+def read_toml(path: Path) -> dict[str, Any]:
+    """A TOML file's table; a file that cannot be read or parsed is a ConfigError naming it."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot be read ({exc})") from None
+
+
+def _read_toml(path: Path, *, tool_table: bool) -> dict[str, Any]:
+    data = read_toml(path)
     if tool_table:
         table = data.get("tool", {}).get("probe", {})
         return table if isinstance(table, dict) else {}

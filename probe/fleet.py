@@ -24,7 +24,6 @@ import hashlib
 import itertools
 import os
 import time
-import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -34,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from probe import __version__
 from probe.api import Plan
-from probe.config import ConfigError, check_target_url
+from probe.config import ConfigError, check_target_url, read_toml
 from probe.model import Mode, Report, Severity
 from probe.runner import CLOSE_TIMEOUT_S, ConfigProblem, TargetUnreachable, run
 
@@ -90,12 +89,7 @@ class Target:
 
 def load_targets(path: Path) -> tuple[Target, ...]:
     """The `[[targets]]` of a TOML file. Raises ConfigError (one line naming the file and the entry)."""
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc})") from None
+    raw = read_toml(path)
     try:
         parsed = _TargetsFile.model_validate(raw)
     except ValidationError as exc:
