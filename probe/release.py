@@ -70,9 +70,14 @@ def withheld(copies: Sequence[Copy]) -> bool:
     return all(c.body for c in copies)
 
 
+def requests_per_copy(last_byte: bool) -> int:
+    """One request per copy, and a warm-up before it when it has no last byte to hold back."""
+    return 1 if last_byte else 2
+
+
 def requests_needed(copies: Sequence[Copy]) -> int:
-    """Requests `release` sends: one per copy, and one warm-up each when the copies are warmed."""
-    return len(copies) * (1 if withheld(copies) else 2)
+    """Requests `release` sends for `copies`."""
+    return len(copies) * requests_per_copy(withheld(copies))
 
 
 async def release(copies: Sequence[Copy], *, verify: ssl.SSLContext | bool, timeout: float, user_agent: str,

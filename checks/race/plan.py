@@ -25,7 +25,7 @@ from probe.context import CheckContext
 from probe.guards import Skip, Unavailable
 from probe.http import Response, excluded
 from probe.parsing import json_path
-from probe.release import Copy
+from probe.release import Copy, requests_per_copy
 
 DEFAULT_COPIES = 10
 MAX_COPIES = 30  # about what fits the single-packet technique's one TCP packet; more is load, not a race
@@ -125,7 +125,7 @@ def _placeholders(request: RaceTarget | RaceRequest) -> list[str]:
 
 def requests_per_attempt(entry: RaceTarget, copies: int) -> int:
     """The most requests one attempt sends: setup, verify before and after, the copies (and their warm-ups)."""
-    per_copy = 1 if entry.json_body is not None or entry.form is not None else 2
+    per_copy = requests_per_copy(entry.json_body is not None or entry.form is not None)
     return (1 if entry.setup else 0) + (2 if entry.verify else 0) + copies * per_copy
 
 
