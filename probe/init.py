@@ -31,7 +31,7 @@ from probe.http import HttpClient, HttpError, Response, ScopedHttp
 from probe.operations import resolve
 from probe.parsing import parse_set_cookie
 from probe.redact import Redactor
-from probe.surface import Form, Surface, parse_forms
+from probe.surface import Form, RefusedDocument, Surface, parse_forms
 from probe.template import Discovery, Login, Marker, one_line, toml_string
 
 # A look, not a scan: the page, a few scripts, the OpenAPI paths.
@@ -93,6 +93,7 @@ class Findings:
     login: Login | None = None
     webhooks: list[str] = field(default_factory=list)
     openapi: tuple[str, int] | None = None  # (title, paths)
+    openapi_refused: tuple[str, int] | None = None  # (path, status): no document found, a candidate refused strangers
     requests: int = 0
     problem: str = ""
     notes: tuple[str, ...] = ()  # what the look found where (the OpenAPI document, routes left alone)
@@ -122,6 +123,7 @@ async def discover(url: str, ca_bundle: str | None = None, platforms: Sequence[M
                                      deadline=time.monotonic() + DURATION_S)
     found = Findings(target=url)
     surface = Surface(ScopedHttp(client, "surface", url), [])
+    refused: RefusedDocument | None = None
     try:
         page = await surface.page()
         found.frameworks = match(FRAMEWORKS, page)
@@ -129,6 +131,9 @@ async def discover(url: str, ca_bundle: str | None = None, platforms: Sequence[M
         found.platform = hosts[0] if hosts else None
         scripts = [s.response.text for s in await surface.scripts()]
         doc = await surface.openapi()
+        refused = await surface.openapi_refused()
+        if refused is not None:
+            found.openapi_refused = (refused.path, refused.status)
         paths = await surface.api_paths()
         found.login = _login_from_forms(page, await surface.forms(), scripts, found.frameworks)
         if found.login is None:
@@ -143,7 +148,8 @@ async def discover(url: str, ca_bundle: str | None = None, platforms: Sequence[M
         found.problem = str(exc)
     finally:
         found.requests = client.sent
-        found.notes = tuple(client.notes)
+        # The refused document is the OpenAPI line of the summary (`summary`), said once.
+        found.notes = tuple(n for n in client.notes if refused is None or n != refused.note)
         await client.aclose()
     return found
 
@@ -273,10 +279,20 @@ def summary(findings: Findings, manifest: tuple[str, tuple[str, ...]] | None) ->
         lines.append("hosting: " + (f"{platform[0]} ({platform[1]})" if platform else "not recognised"))
         lines.append("log-in: " + (f"{findings.login.method} {findings.login.path}" if findings.login else "none found"))
         lines.append("webhooks: " + (", ".join(findings.webhooks) or "none found"))
-        lines.append("OpenAPI: " + (f"{findings.openapi[1]} paths" if findings.openapi else "none found"))
+        lines.append("OpenAPI: " + _openapi_line(findings))
         lines += findings.notes
     lines.append("env manifest: " + (f"{manifest[0]} ({len(manifest[1])} variables)" if manifest else "none in this folder"))
     return [one_line(line) for line in lines]
+
+
+def _openapi_line(findings: Findings) -> str:
+    if findings.openapi:
+        return f"{findings.openapi[1]} paths"
+    if findings.openapi_refused:
+        path, status = findings.openapi_refused
+        return (f"{path} needs a log-in ({status}); probe scan reads it as a configured account (a non-privileged one "
+                "first)")
+    return "none found"
 
 
 # --- writing ------------------------------------------------------------------------------------------------
@@ -299,6 +315,10 @@ def render(findings: Findings, manifest: tuple[str, tuple[str, ...]] | None, sec
         if findings.openapi:
             title, count = findings.openapi
             head.append(one_line(f"# OpenAPI document found ({title or 'untitled'}, {count} paths): scans read its routes."))
+        elif findings.openapi_refused:
+            path, status = findings.openapi_refused
+            head.append(one_line(f"# OpenAPI: {path} needs a log-in ({status}): scans read it as a configured account (a "
+                                 "non-privileged one first), so configure the accounts below and scans read its routes."))
         if findings.problem:
             head.append(one_line(f"# The site could not be looked at fully: {findings.problem}"))
         head += ["", f"target = {toml_string(findings.target)}"]

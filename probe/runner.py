@@ -17,11 +17,11 @@ from probe.accounts import Accounts, AccountSettings, LoginSettings
 from probe.config import ConfigError, Settings
 from probe.context import CheckContext, Memo
 from probe.guards import Skip, Unavailable
-from probe.http import Excluded, HttpClient, HttpError, ScopedHttp, run_scope
+from probe.http import Excluded, HttpClient, HttpError, Response, ScopedHttp, run_scope
 from probe.model import PRECONDITION, CheckInfo, Mode, Report, Result, Status, Table, sort_key
 from probe.redact import Redactor
 from probe.registry import CheckSpec, Registry
-from probe.surface import Surface
+from probe.surface import AccountReader, Surface
 
 CHECKS_AT_ONCE = 8
 # The `kind` of the error result of a check that met a configuration problem at run time.
@@ -162,12 +162,13 @@ async def run(
                                          scope=scope)
         collector.client = client
     base = target or ""
-    surface = Surface(ScopedHttp(client, "surface", base), settings.section_routes(), passive=settings.mode is Mode.PASSIVE,
-                      exclude=settings.exclude)
     # Left out of a run that does not need them (`probe env` with an account's ${VAR} unset): no accounts then.
     accounts = Accounts(settings.table(AccountSettings) if settings.resolved(AccountSettings) else {},
                         settings.section(LoginSettings) if settings.resolved(LoginSettings) else None,
                         ScopedHttp(client, "accounts", base), collector.redactor)
+    surface_http = ScopedHttp(client, "surface", base)
+    surface = Surface(surface_http, settings.section_routes(), passive=settings.mode is Mode.PASSIVE,
+                      exclude=settings.exclude, reader=document_reader(accounts, surface_http))
     memo = Memo()
     try:
         unreachable = ""
@@ -230,6 +231,19 @@ async def run(
                 async with asyncio.timeout(CLOSE_TIMEOUT_S):
                     await client.aclose()
     return collector.report()
+
+
+def document_reader(accounts: Accounts, http: ScopedHttp) -> AccountReader | None:
+    """How the surface reads an OpenAPI document that refuses strangers: as a non-privileged account if one is
+    configured (it shows what an ordinary user is shown), else the first; None without accounts."""
+    if not accounts.names:
+        return None
+    name = next((n for n in accounts.names if not accounts.privileged(n)), accounts.names[0])
+
+    async def get(url: str) -> Response:
+        return await accounts.request(http, name, "GET", url)
+
+    return AccountReader(name, get)
 
 
 def _not_run_reason(info: CheckInfo, mode: Mode, target: str | None) -> str:

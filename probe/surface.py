@@ -8,7 +8,10 @@ downloads a script. What it maps, and its bounds:
   client's byte cap; how many more were named but not read is counted (`scripts_not_read`);
 - the OpenAPI document: linked from the page (`<link rel="service-desc">`, RFC 8631), named by an API documentation
   page (Swagger UI `url:`/`configUrl`, ReDoc and RapiDoc `spec-url`), or at a usual path, with or without an
-  `/api` or version prefix: at most `MAX_DOCUMENT_REQUESTS` requests in all;
+  `/api` or version prefix. When none is served to strangers but a candidate refused them (401, 403), it is read
+  once as a configured account (`AccountReader`, built by the runner: a non-privileged account first), a GET in
+  every mode: at most `MAX_DOCUMENT_REQUESTS` requests in all. How the document was obtained is kept
+  (`ApiDocument`): one read as an account is not served to everyone;
 - API paths: configured ones, those in forms and scripts (fetch/axios calls, `baseURL`), and the OpenAPI
   document's, at most `MAX_PATHS`.
 
@@ -36,20 +39,29 @@ T = TypeVar("T")
 MAX_SCRIPTS = 40
 MAX_PATHS = 50
 MAX_FORMS = 20
+# The docs pages and the usual paths below fill it exactly on a site that has none of them (2 + 8); a candidate that
+# refused strangers keeps the last request for reading it as an account.
 MAX_DOCUMENT_REQUESTS = 10
 # API documentation pages that name their OpenAPI document (FastAPI, drf-spectacular, springdoc, Swashbuckle, NestJS).
-DOC_PAGES = ("/docs", "/redoc", "/api/docs")
-# Where OpenAPI/Swagger documents are usually served (FastAPI, its full-stack template's /api/v1 prefix, Django REST
-# drf-spectacular, springdoc, ASP.NET Swashbuckle, NestJS, Express swagger-jsdoc setups).
+# FastAPI's ReDoc page (/redoc) is not among them: it names the same `openapi_url` as its Swagger UI page, and that
+# document sits at a usual path unless /docs names it; debug.api-docs still looks for the ReDoc page itself.
+DOC_PAGES = ("/docs", "/api/docs")
+# Where OpenAPI/Swagger documents are usually served (FastAPI, its full-stack template's /api/v1 prefix,
+# Flask-AppBuilder's REST API at /api/v1/_openapi (Apache Superset, Airflow 2's web UI; behind a log-in there), Django
+# REST drf-spectacular, springdoc, ASP.NET Swashbuckle, NestJS, Express swagger-jsdoc setups).
+# (https://flask-appbuilder.readthedocs.io/en/latest/rest_api.html, "OpenAPI spec").
 OPENAPI_PATHS = (
     "/openapi.json",
     "/api/openapi.json",
     "/api/v1/openapi.json",
+    "/api/v1/_openapi",
     "/swagger.json",
     "/api/schema/",
     "/v3/api-docs",
     "/swagger/v1/swagger.json",
 )
+# What strangers are answered at a document they may not read: a candidate answering so is read as an account.
+REFUSED = frozenset({401, 403})
 # Path words that mean the request does something (OWASP WSTG-CONF-05 style admin/maintenance routes, and the routes
 # real apps expose for their own setup): a passive scan never requests a discovered route named with one of them.
 ACTIONS = frozenset({
@@ -183,13 +195,70 @@ class Scripts:
     not_read: int  # scripts named by the page or its scripts beyond MAX_SCRIPTS
 
 
+@dataclass(frozen=True)
+class AccountReader:
+    """Reads a URL (GET) as one configured account, for an OpenAPI document that refuses strangers. The runner builds
+    it from the configured accounts; this is all the surface knows of them."""
+
+    account: str
+    get: Callable[[str], Awaitable[Response]]
+
+
+@dataclass(frozen=True)
+class ApiDocument:
+    """The OpenAPI document and how it was obtained."""
+
+    document: dict[str, Any]
+    path: str
+    how: str  # where it was found: "linked from the page", "named by ...", "at a usual path"
+    account: str | None = None  # the account it was read as, after strangers were refused
+    refused: int | None = None  # the status strangers got there (401, 403), when read as an account
+
+    @property
+    def public(self) -> bool:
+        """Served to strangers: not read as an account."""
+        return self.account is None
+
+    @property
+    def note(self) -> str:
+        how = self.how if self.public else f"{self.how}; refused strangers with {self.refused}, read as account {self.account!r}"
+        return f"OpenAPI document at {self.path} ({how}): {len(self.document['paths'])} paths"
+
+
+@dataclass(frozen=True)
+class RefusedDocument:
+    """A document candidate that refused strangers and could not be read as an account: nothing was found."""
+
+    path: str
+    how: str
+    status: int
+    account: str | None  # the account it was read as, or None when the run has none
+    why: str  # what reading it as that account gave ("" when no account was configured)
+
+    @property
+    def note(self) -> str:
+        head = f"{self.path} ({self.how}) refused strangers with {self.status}"
+        if self.account is None:
+            return (f"{head} and no account is configured, so an OpenAPI document there was not read and its routes are "
+                    "unknown to this run: configure an account ([accounts.NAME]) and probe reads it as that account "
+                    "(a non-privileged one first)")
+        return f"{head}; read as account {self.account!r} {self.why}, so no OpenAPI document was read there"
+
+
+@dataclass(frozen=True)
+class DocumentSearch:
+    found: ApiDocument | None
+    refused: RefusedDocument | None  # only when nothing was found
+
+
 class Surface:
     def __init__(self, http: ScopedHttp, configured_routes: list[str], *, passive: bool = True,
-                 exclude: Sequence[str] = ()) -> None:
+                 exclude: Sequence[str] = (), reader: AccountReader | None = None) -> None:
         self.http = http
         self.configured_routes = tuple(configured_routes)
         self.passive = passive
         self.exclude = tuple(exclude)
+        self.reader = reader
         self._cache: dict[str, asyncio.Task[Any]] = {}
 
     async def _once(self, key: str, factory: Callable[[], Awaitable[T]]) -> T:
@@ -271,20 +340,37 @@ class Surface:
         return await self._once("scripts", fetch)
 
     async def openapi(self) -> dict[str, Any] | None:
-        """The site's OpenAPI/Swagger document: linked from the page, named by an API documentation page, or at a
-        usual path (first found wins; JSON documents only)."""
+        """The site's OpenAPI/Swagger document, however it was obtained (served to strangers or read as an account):
+        the routes it lists are the app's either way."""
+        found = (await self._documents()).found
+        return found.document if found is not None else None
 
-        async def find() -> dict[str, Any] | None:
+    async def openapi_document(self) -> ApiDocument | None:
+        """The OpenAPI document with where it was found and whether it was read as an account."""
+        return (await self._documents()).found
+
+    async def openapi_refused(self) -> RefusedDocument | None:
+        """When no document was found: the candidate that refused strangers (401, 403), and why it was not read."""
+        return (await self._documents()).refused
+
+    async def _documents(self) -> DocumentSearch:
+        """Linked from the page, named by an API documentation page, or at a usual path (first found wins; JSON
+        documents only); else the first candidate that refused strangers, read once as the reader's account."""
+
+        async def find() -> DocumentSearch:
             page = await self.page()
             parsed = await self._parsed()
             candidates: list[tuple[str, str]] = [(urljoin(page.url, href), "linked from the page") for href in parsed.api_links]
             candidates += [(u, "named by the page") for u in _spec_urls(page.url, page.text)]
             tried: set[str] = set()
+            refusals: list[tuple[str, str, int]] = []
             sent = 0
 
             async def get(url: str) -> Response | None:
                 nonlocal sent
-                if url in tried or sent >= MAX_DOCUMENT_REQUESTS or not self.http.scope.allows(url):
+                # Once a candidate refused strangers, the last request is kept for reading it as an account.
+                bound = MAX_DOCUMENT_REQUESTS - (1 if refusals and self.reader is not None else 0)
+                if url in tried or sent >= bound or not self.http.scope.allows(url):
                     return None
                 tried.add(url)
                 sent += 1
@@ -293,30 +379,57 @@ class Surface:
                 except HttpError:
                     return None
 
-            async def document(url: str, how: str) -> dict[str, Any] | None:
+            async def document(url: str, how: str) -> ApiDocument | None:
                 response = await get(url)
-                doc = response.json() if response is not None and response.status == 200 else None
-                if isinstance(doc, dict) and ("openapi" in doc or "swagger" in doc) and isinstance(doc.get("paths"), dict):
-                    self.http.note(f"OpenAPI document at {urlsplit(url).path} ({how}): {len(doc['paths'])} paths")
-                    return doc
+                if response is not None and response.status in REFUSED:
+                    refusals.append((url, how, response.status))
+                doc = _document(response)
+                return ApiDocument(doc, urlsplit(url).path, how) if doc is not None else None
+
+            async def search() -> ApiDocument | None:
+                for url, how in candidates:
+                    if found := await document(url, how):
+                        return found
+                for path in DOC_PAGES:
+                    docs_page = await get(self.http.url(path))
+                    if docs_page is None or docs_page.status != 200:
+                        continue
+                    for url in _spec_urls(docs_page.url, docs_page.text):
+                        if found := await document(url, f"named by the API documentation page {path}"):
+                            return found
+                for path in OPENAPI_PATHS:
+                    if found := await document(self.http.url(path), "at a usual path"):
+                        return found
                 return None
 
-            for url, how in candidates:
-                if found := await document(url, how):
-                    return found
-            for path in DOC_PAGES:
-                docs_page = await get(self.http.url(path))
-                if docs_page is None or docs_page.status != 200:
-                    continue
-                for url in _spec_urls(docs_page.url, docs_page.text):
-                    if found := await document(url, f"named by the API documentation page {path}"):
-                        return found
-            for path in OPENAPI_PATHS:
-                if found := await document(self.http.url(path), "at a usual path"):
-                    return found
-            return None
+            result = await search()
+            if result is None and refusals:
+                url, how, status = refusals[0]
+                result, refused = await self._read_as_account(url, how, status)
+                if refused is not None:
+                    self.http.note(refused.note)
+                    return DocumentSearch(None, refused)
+            if result is not None:
+                self.http.note(result.note)
+            return DocumentSearch(result, None)
 
         return await self._once("openapi", find)
+
+    async def _read_as_account(self, url: str, how: str, status: int) -> tuple[ApiDocument | None, RefusedDocument | None]:
+        """A candidate that refused strangers, read once (GET, in every mode) as the reader's account."""
+        path = urlsplit(url).path
+        reader = self.reader
+        if reader is None:
+            return None, RefusedDocument(path, how, status, None, "")
+        try:
+            response = await reader.get(url)
+        except HttpError as exc:
+            return None, RefusedDocument(path, how, status, reader.account, f"failed ({exc})")
+        doc = _document(response)
+        if doc is None:
+            what = f"answered {response.status}" + (", not an OpenAPI document" if response.status == 200 else "")
+            return None, RefusedDocument(path, how, status, reader.account, what)
+        return ApiDocument(doc, path, how, reader.account, status), None
 
     async def api_paths(self, include_openapi: bool = True) -> tuple[str, ...]:
         """API routes known without guessing: configured ones, those named in the page and its scripts, and (if
@@ -358,6 +471,14 @@ class Surface:
             self.http.note(f"passive mode: {len(actions)} discovered route(s) that read as actions were not requested: "
                            + ", ".join(actions[:10]) + (" …" if len(actions) > 10 else ""))
         return kept
+
+
+def _document(response: Response | None) -> dict[str, Any] | None:
+    """The OpenAPI/Swagger document a response carries (JSON, with `paths`), or None."""
+    doc = response.json() if response is not None and response.status == 200 else None
+    if isinstance(doc, dict) and ("openapi" in doc or "swagger" in doc) and isinstance(doc.get("paths"), dict):
+        return doc
+    return None
 
 
 def _script_references(base: str, text: str) -> list[str]:

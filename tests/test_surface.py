@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from fixtures.discovery import api, chunked_page
+from fixtures.discovery import api, appbuilder, chunked_page
 from fixtures.serve import serve_asgi, serve_wsgi
 from probe import init
 from probe.forms import read_form
+from probe.model import Report
 from probe.operations import base_path
 from probe.surface import MAX_SCRIPTS, parse_fields, reads_as_action
 from tests.helpers import expect, results_for, scan
@@ -105,3 +106,72 @@ def test_the_openapi_base_path_is_one_rule() -> None:
     assert base_path({"servers": [{"url": "https://api.example.com/v2/"}], "basePath": "/ignored"}) == "/v2"
     assert base_path({"swagger": "2.0", "basePath": "/api/"}) == "/api"
     assert base_path({"openapi": "3.1.0"}) == ""
+
+
+# --- an OpenAPI document behind a log-in (Flask-AppBuilder, as Apache Superset serves it) ---
+
+SIGNED_IN = {"accounts": {"alice": {"bearer": appbuilder.TOKENS["alice"], "role": "admin"},
+                          "bob": {"bearer": appbuilder.TOKENS["bob"]}},
+             "debug": {"account": "bob"}}
+BEHIND_LOGIN_NOTE = ("OpenAPI document at /api/v1/_openapi (at a usual path; refused strangers with 401, read as account "
+                     "'bob'): 2 paths")
+
+
+def _appbuilder_scan(*, validates: bool, public_document: bool = False, **config: object) -> tuple[Report, Counter[str]]:
+    hits: Counter[str] = Counter()
+    with serve_wsgi(appbuilder.create_app(validates=validates, hits=hits, public_document=public_document)) as url:
+        report = scan(url, only=["input.server-error", "debug.api-docs"], rate=200, **config)
+    return report, hits
+
+
+def test_a_document_behind_a_log_in_is_read_as_a_non_privileged_account_and_its_routes_are_tested() -> None:
+    report, hits = _appbuilder_scan(validates=False, **SIGNED_IN)
+    assert BEHIND_LOGIN_NOTE in report.notes, report.notes
+    # Once as a stranger, once as the non-privileged account; never as the admin.
+    assert hits["_openapi as a stranger"] == 1 and hits["_openapi as bob"] == 1 and hits["_openapi as alice"] == 0, hits
+    crashes = [r for r in expect(report, "input.server-error", "fail") if r.kind == "bad-number"]
+    assert crashes and crashes[0].evidence["request"]["url"].endswith("/api/v1/chart/99999999999999999999"), crashes
+    # Read as an account, the document is not served to everyone: debug.api-docs does not fail on it.
+    expect(report, "debug.api-docs", "pass")
+
+
+def test_the_hardened_twin_behind_a_log_in_passes_after_its_routes_were_tested() -> None:
+    report, hits = _appbuilder_scan(validates=True, **SIGNED_IN)
+    assert BEHIND_LOGIN_NOTE in report.notes, report.notes
+    expect(report, "input.server-error", "pass")
+    assert hits["/api/v1/chart/{pk}"] > 0, hits  # the documented route was reached: a pass that tested something
+
+
+def test_a_document_served_to_strangers_still_fails_debug_api_docs() -> None:
+    report, hits = _appbuilder_scan(validates=True, public_document=True, **SIGNED_IN)
+    [found] = [r for r in expect(report, "debug.api-docs", "fail") if r.kind == "openapi-document"]
+    assert "served to strangers at /api/v1/_openapi (at a usual path)" in found.detail
+    assert "OpenAPI document at /api/v1/_openapi (at a usual path): 2 paths" in report.notes
+    assert hits["_openapi as bob"] == 0  # found without an account: never read as one
+
+
+def test_without_accounts_the_refusal_is_noted_with_what_to_do() -> None:
+    report, hits = _appbuilder_scan(validates=False)
+    note = ("/api/v1/_openapi (at a usual path) refused strangers with 401 and no account is configured, so an OpenAPI "
+            "document there was not read and its routes are unknown to this run: configure an account ([accounts.NAME]) "
+            "and probe reads it as that account (a non-privileged one first)")
+    assert note in report.notes, report.notes
+    assert not any(n.startswith("OpenAPI document at") for n in report.notes)
+    assert hits["/api/v1/chart/{pk}"] == 0
+    expect(report, "debug.api-docs", "pass")
+
+
+def test_an_account_the_document_also_refuses_is_noted() -> None:
+    report, _ = _appbuilder_scan(validates=False, accounts={"bob": {"bearer": "expired"}})
+    assert ("/api/v1/_openapi (at a usual path) refused strangers with 401; read as account 'bob' answered 401, so no "
+            "OpenAPI document was read there") in report.notes, report.notes
+
+
+def test_init_says_the_document_needs_a_log_in(tmp_path: Path) -> None:
+    hits: Counter[str] = Counter()
+    with serve_wsgi(appbuilder.create_app(validates=True, hits=hits)) as url:
+        text, lines = init.generate(url, cwd=tmp_path)
+    assert ("OpenAPI: /api/v1/_openapi needs a log-in (401); probe scan reads it as a configured account (a "
+            "non-privileged one first)") in lines, lines
+    assert "# OpenAPI: /api/v1/_openapi needs a log-in (401)" in text
+    assert not any("none found" in line for line in lines if line.startswith("OpenAPI"))

@@ -186,13 +186,16 @@ async def endpoint(ctx: CheckContext) -> list[Result]:
 )
 async def api_docs(ctx: CheckContext) -> list[Result]:
     results = _endpoint_results(ctx, await endpoint_pass(ctx), "api-docs")
-    doc = await ctx.surface.openapi()
-    if doc is not None:
+    found = await ctx.surface.openapi_document()
+    # A document read as an account after strangers were refused is not served to everyone: nothing to judge there.
+    if found is not None and found.public:
+        doc = found.document
         info = doc.get("info")
         title = str(info.get("title", "untitled") if isinstance(info, dict) else "untitled")[:80]
         failure = ctx.fail(ctx.location + "#openapi", f"An OpenAPI document ({title!r}, {len(doc['paths'])} paths) is "
-                           "served at a usual path; it lists every route.", kind="openapi-document",
-                           evidence={"title": title, "paths": sorted(doc["paths"])[:20]})
+                           f"served to strangers at {found.path} ({found.how}); it lists every route.",
+                           kind="openapi-document", evidence={"title": title, "path": found.path,
+                                                              "paths": sorted(doc["paths"])[:20]})
         results = [r for r in results if r.status.value != "pass"] + [failure]
     return results
 
