@@ -1,7 +1,7 @@
 """`probe init URL`: a commented probe.toml for a live site, from a short passive look at it.
 
 It reads the page the engine's `Surface` fetches (headers, cookies, forms, markers), the same-origin
-scripts the page loads and an OpenAPI document at the usual paths: a bounded handful of GET requests
+scripts the page loads and an OpenAPI document where a scan looks for one: a bounded handful of GET requests
 through the same scoped client a scan uses. From that it names the framework and the hosting platform (by the
 markers the sections declare), the log-in route, webhook routes, and finds the env manifest in the working
 directory. Secrets are never written: accounts and webhook secrets are TODO blocks with `${VAR}` references.
