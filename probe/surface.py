@@ -239,8 +239,8 @@ class RefusedDocument:
     def note(self) -> str:
         head = f"{self.path} ({self.how}) refused strangers with {self.status}"
         if self.account is None:
-            return (f"{head} and no account is configured, so an OpenAPI document there was not read and its routes are "
-                    "unknown to this run: configure an account ([accounts.NAME]) and probe reads it as that account "
+            return (f"{head} and no account is configured: an OpenAPI document there, if any, was not read and its routes "
+                    "are unknown to this run; configure an account ([accounts.NAME]) and probe reads it as that account "
                     "(a non-privileged one first)")
         return f"{head}; read as account {self.account!r} {self.why}, so no OpenAPI document was read there"
 

@@ -152,9 +152,9 @@ def test_a_document_served_to_strangers_still_fails_debug_api_docs() -> None:
 
 def test_without_accounts_the_refusal_is_noted_with_what_to_do() -> None:
     report, hits = _appbuilder_scan(validates=False)
-    note = ("/api/v1/_openapi (at a usual path) refused strangers with 401 and no account is configured, so an OpenAPI "
-            "document there was not read and its routes are unknown to this run: configure an account ([accounts.NAME]) "
-            "and probe reads it as that account (a non-privileged one first)")
+    note = ("/api/v1/_openapi (at a usual path) refused strangers with 401 and no account is configured: an OpenAPI "
+            "document there, if any, was not read and its routes are unknown to this run; configure an account "
+            "([accounts.NAME]) and probe reads it as that account (a non-privileged one first)")
     assert note in report.notes, report.notes
     assert not any(n.startswith("OpenAPI document at") for n in report.notes)
     assert hits["/api/v1/chart/{pk}"] == 0
