@@ -67,7 +67,7 @@ async def server_error(ctx: CheckContext) -> list[Result]:
 
 
 def _refused_numbers(ctx: CheckContext, answered: list[Outcome]) -> str:
-    """A note naming the routes that refused every bad number for want of a log-in: their numbers were not tested."""
+    """A note naming the routes that refused every bad number (401/403): their numbers were not tested."""
     statuses: dict[str, set[int]] = {}
     for outcome in answered:
         if outcome.trigger.kind == "bad-number" and outcome.response is not None:
@@ -75,6 +75,10 @@ def _refused_numbers(ctx: CheckContext, answered: list[Outcome]) -> str:
     locked = [route for route, seen in statuses.items() if seen <= {401, 403}]
     if not locked:
         return ""
-    how = ("even as the [debug] account" if ctx.section(DebugSettings).account
-           else "set [debug] account to send them as a signed-in account")
-    return f" Bad numbers were refused for want of a log-in, so not tested, at {', '.join(locked)}: {how}."
+    account = ctx.section(DebugSettings).account
+    if account is None:
+        return (f" Bad numbers were refused for want of a log-in, so not tested, at {', '.join(locked)}: "
+                "set [debug] account to send them as a signed-in account.")
+    # Sent as the account: a 403 is that account's permissions, not a missing log-in.
+    return (f" Bad numbers were refused to the [debug] account {account!r}, so not tested, at {', '.join(locked)}: "
+            "an account allowed to read those routes would test them.")

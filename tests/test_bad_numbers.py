@@ -93,3 +93,12 @@ def test_without_the_account_the_pass_says_the_numbers_were_not_tested() -> None
 def test_a_signed_in_pass_names_no_untested_route(hardened: Run) -> None:
     [passed] = expect(hardened.report, "input.server-error", "pass")
     assert "not tested" not in passed.detail
+
+
+def test_numbers_refused_to_the_debug_account_are_named_as_its_refusal() -> None:
+    """A [debug] account the route refuses (a 403 for its role, here a token the API does not know): the numbers
+    went untested, and the note says it was that account, not a missing log-in."""
+    run = _run("vulnerable", accounts={"mallory": {"bearer": "not-" + TOKEN}}, debug={"account": "mallory"})
+    [passed] = expect(run.report, "input.server-error", "pass")
+    assert "refused to the [debug] account 'mallory', so not tested, at /api/v1/items/" in passed.detail
+    assert "want of a log-in" not in passed.detail

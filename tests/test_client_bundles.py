@@ -6,6 +6,8 @@ localhost API URL, baked in by its build, must still fail."""
 
 from __future__ import annotations
 
+import html
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -111,3 +113,16 @@ def test_nextjs_static_export_reports_nothing() -> None:
     assert _failures(report) == []
     expect(report, "secrets.in-bundle", "pass")
     _served_passes(report, "env.localhost-url")
+
+
+@pytest.mark.parametrize(("transport", "status"), [("polling", Status.PASS), ("ws", Status.FAIL)])
+def test_an_apps_own_default_counts_only_when_in_use(tmp_path: Path, transport: str, status: Status) -> None:
+    """Superset serves its front-end settings in every page (HTML-escaped JSON in `data-bootstrap`), its default
+    async-query socket `ws://127.0.0.1:8080/` among them; the browser opens it only with the "ws" transport."""
+    conf = {"GLOBAL_ASYNC_QUERIES_TRANSPORT": transport, "GLOBAL_ASYNC_QUERIES_WEBSOCKET_URL": "ws://127.0.0.1:8080/"}
+    bootstrap = html.escape(json.dumps({"common": {"conf": conf}}))
+    (tmp_path / "index.html").write_text(f'<!doctype html><html><body><div id="app" data-bootstrap="{bootstrap}">'
+                                         "</div></body></html>")
+    report = _scan_build(tmp_path)
+    served = [r for r in report.results if r.check == "env.localhost-url" and r.location.startswith(report.target or "-")]
+    assert [r.status for r in served] == [status], [(r.status.value, r.detail) for r in served]

@@ -114,6 +114,30 @@ def test_detect_secrets_adds_formats_we_do_not_list() -> None:
     assert any("AWS" in n for n in names) and any("Slack" in n for n in names)
 
 
+def test_a_csrf_token_whose_tail_looks_like_a_key_is_not_a_key() -> None:
+    """Superset's log-in page: a Flask-WTF CSRF token (itsdangerous) whose tail matches detect-secrets' Discord bot
+    token pattern. The same run of characters standing alone is still found."""
+    import hashlib
+    import os
+
+    from detect_secrets.plugins.discord import DiscordBotTokenDetector
+    from itsdangerous import URLSafeTimedSerializer
+
+    pattern = DiscordBotTokenDetector.denylist[0]
+    serializer = URLSafeTimedSerializer(secrets.token_hex(16), salt="wtf-csrf-token")
+    for _ in range(2_000):
+        token = serializer.dumps(hashlib.sha1(os.urandom(64)).hexdigest())
+        match = pattern.search(str(token))
+        if match and match.start() > 0:
+            break
+    else:
+        pytest.fail("no CSRF token with a Discord-shaped tail in 2000 tries")
+    page = f'<form><input id="csrf_token" name="csrf_token" type="hidden" value="{token}"></form>'
+    assert find_in_text(page) == []
+    alone = {f.name for f in find_in_text(f'const discord = "{match.group(0)}";')}
+    assert any("Discord" in name for name in alone)
+
+
 # --- no secret value from any source appears in any report format --------------------------------------
 
 

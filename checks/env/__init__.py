@@ -72,6 +72,7 @@ _LOCAL_HOST = re.compile(
     re.IGNORECASE,
 )
 _URL_IN_TEXT = re.compile(r"""\b[a-z][a-z0-9+.-]{1,15}://[^\s"'`<>()\\]{3,300}""", re.IGNORECASE)
+_ESCAPED_QUOTE = re.compile(r"&(?:quot|#34|#x22|#39|#x27|apos);", re.IGNORECASE)
 
 
 class VarRule(Section):
@@ -612,7 +613,8 @@ def _local_urls(text: str, own_netloc: str, *, configured: bool = False) -> Iter
     """Local URLs in `text`. `configured`: the text is a deployed value, where even a bare `http://localhost` is an
     address the app will use (in a served script it may be a parsing idiom, see below)."""
     for match in _URL_IN_TEXT.finditer(text[:SCAN_LIMIT]):
-        url = match.group(0).rstrip(".,;")
+        # An HTML-escaped quote ends the URL: JSON settings in a `data-` attribute (`&#34;ws://host:8080/&#34;`).
+        url = _ESCAPED_QUOTE.split(match.group(0), 1)[0].rstrip(".,;")
         try:
             parts = urlsplit(url)
             host = parts.hostname or ""

@@ -1,10 +1,11 @@
-"""What client libraries ship in their own code and is therefore not the app's configuration.
+"""What client libraries and apps ship in their own code and is therefore not the deployment's configuration.
 
 A production bundle carries every library it imports, with their built-in defaults and documentation: supabase-js
 names GoTrue's local URL as its fallback, Firebase documents its emulators' local addresses, OpenTelemetry (inside
 Firebase Crashlytics) names the local collector and explains that `https://username:password@www.example.com/`
-must not be logged. A check that reads the bundle asks here before calling such a text a finding. Each row names
-the library, the text around the value that identifies it, and where the default is defined.
+must not be logged; Apache Superset serves its own front-end defaults in every page. A check that reads the bundle
+asks here before calling such a text a finding. Each row names the library or app, the text around the value that
+identifies it, where the default is defined, and (if known) what in the same text shows the default is in use.
 """
 
 from __future__ import annotations
@@ -24,13 +25,18 @@ class LibraryDefault:
     url: re.Pattern[str]  # the local URL the library ships (scheme://host:port, whole)
     context: re.Pattern[str]  # text beside it that only that library's code or docs carry
     source: str
+    # Text anywhere in the page or script saying the default is in use (the feature that reads it is on): then it
+    # is the app's setting after all.
+    used_when: re.Pattern[str] | None = None
 
 
-def _d(library: str, url: str, context: str, source: str) -> LibraryDefault:
-    return LibraryDefault(library, re.compile(url), re.compile(context), source)
+def _d(library: str, url: str, context: str, source: str, used_when: str | None = None) -> LibraryDefault:
+    return LibraryDefault(library, re.compile(url), re.compile(context), source,
+                          re.compile(used_when) if used_when else None)
 
 
 LOCAL = r"(?:https?|wss?)://(?:localhost|127\.0\.0\.1|\[::1\]|0\.0\.0\.0)"
+_QUOTE = r"(?:\"|&#34;|&quot;)"  # JSON in a script, or HTML-escaped in a data- attribute
 LIBRARY_DEFAULTS: tuple[LibraryDefault, ...] = (
     _d("@supabase/auth-js (GOTRUE_URL, used when no URL is given)", r"https?://localhost:9999", r"supabase\.auth\.token|gotrue",
        "https://github.com/supabase/supabase-js/blob/master/packages/core/auth-js/src/lib/constants.ts"),
@@ -38,6 +44,13 @@ LIBRARY_DEFAULTS: tuple[LibraryDefault, ...] = (
        "https://firebase.google.com/docs/emulator-suite/connect_and_prototype"),
     _d("OpenTelemetry OTLP/HTTP exporter default endpoint", r"https?://localhost:4318", r"(?i)otlp|v1/(?:traces|logs|metrics)",
        "https://opentelemetry.io/docs/specs/otel/protocol/exporter/#endpoint-urls-for-otlphttp"),
+    # Superset serves its front-end settings in every page's bootstrap data, this one included; the browser opens the
+    # socket only with GLOBAL_ASYNC_QUERIES on and its transport set to "ws" (the default transport is "polling").
+    _d("Apache Superset (GLOBAL_ASYNC_QUERIES_WEBSOCKET_URL, read only with the \"ws\" async-query transport)",
+       r"wss?://127\.0\.0\.1:8080", r"GLOBAL_ASYNC_QUERIES_WEBSOCKET_URL",
+       "superset/config.py (GLOBAL_ASYNC_QUERIES_WEBSOCKET_URL, GLOBAL_ASYNC_QUERIES_TRANSPORT) and superset/views/base.py "
+       "(FRONTEND_CONF_KEYS): https://github.com/apache/superset/blob/master/superset/config.py",
+       used_when=rf"GLOBAL_ASYNC_QUERIES_TRANSPORT{_QUOTE}\s*:\s*{_QUOTE}ws{_QUOTE}"),
 )
 
 
@@ -45,8 +58,8 @@ def library_default(text: str, start: int, end: int) -> LibraryDefault | None:
     """The library whose built-in default the URL at text[start:end] is, if its identifying text is beside it."""
     url = text[start:end]
     around = text[max(0, start - CONTEXT_CHARS):end + CONTEXT_CHARS]
-    return next((row for row in LIBRARY_DEFAULTS if row.url.fullmatch(url.rstrip("/")) and row.context.search(around)),
-                None)
+    return next((row for row in LIBRARY_DEFAULTS if row.url.fullmatch(url.rstrip("/")) and row.context.search(around)
+                 and not (row.used_when and row.used_when.search(text))), None)
 
 
 # Userinfo words documentation uses where a real URL would carry values (RFC 3986 §3.2.1 examples, OpenTelemetry's

@@ -103,6 +103,11 @@ BASIC_AUTH = "Basic Auth Credentials"  # BasicAuthDetector's secret_type
 # short: detect-secrets runs each regex over each line, and a minified bundle is one 2 MB line.
 _SPLIT = re.compile(r"[\n;,(){}\[\]<>\s]+")
 MAX_CHUNK = 4000
+# detect-secrets' patterns have no word boundaries, so a key-shaped run inside a longer token matches: the tail of a
+# Flask-WTF CSRF token (itsdangerous: base64 payload, 6-char timestamp, 27-char signature) reads as a Discord bot
+# token about one page in seven. A key is a whole token: no token character right before or after it.
+_TOKEN = re.compile(r"[A-Za-z0-9_\-.]+")
+_TOKEN_CHAR = re.compile(r"[A-Za-z0-9_\-]")
 
 
 @dataclass(frozen=True)
@@ -208,9 +213,23 @@ def _detect_secrets(text: str) -> list[tuple[str, str]]:
     with transient_settings({"plugins_used": [{"name": name} for name in DETECT_SECRETS_PLUGINS]}):
         for chunk in _chunks(text):
             for secret in scan_line(chunk):
-                if secret.secret_value:
-                    out.append((str(secret.secret_value), str(secret.type)))
+                value = str(secret.secret_value or "")
+                if value and _whole_token(chunk, value):
+                    out.append((value, str(secret.type)))
     return out
+
+
+def _whole_token(text: str, value: str) -> bool:
+    """Whether a token-shaped `value` stands alone somewhere in `text` (values with spaces or punctuation always do)."""
+    if not _TOKEN.fullmatch(value):
+        return True
+    start = text.find(value)
+    while start != -1:
+        end = start + len(value)
+        if not _TOKEN_CHAR.match(text[start - 1:start] or " ") and not _TOKEN_CHAR.match(text[end:end + 1] or " "):
+            return True
+        start = text.find(value, start + 1)
+    return False
 
 
 def server_keys(text: str) -> list[str]:
