@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from probe.http import HttpError, Response, ScopedHttp, excluded
-from probe.operations import base_path
+from probe.operations import base_path, template_names
 
 T = TypeVar("T")
 
@@ -69,6 +69,8 @@ ACTIONS = frozenset({
     "flush", "clear", "reset", "seed", "init", "initialize", "initialise", "setup", "install", "migrate", "migration",
     "migrations", "logout", "signout", "shutdown", "restart", "reboot", "deactivate", "revoke", "unsubscribe",
     "cancel", "refund", "pay", "charge", "send", "invite", "approve", "publish", "import", "sync", "rebuild", "reindex",
+    # Jobs and queries started or stopped by a request (Superset's GET-able /api/v1/query/stop, CI and task runners).
+    "start", "stop", "kill", "terminate", "execute", "run", "trigger", "enable", "disable", "archive",
 })
 _WORD = re.compile(r"[a-z]+")
 # Paths named in JS: fetch("/api/..."), axios.get('/v1/...'), "/auth/login" string literals.
@@ -441,7 +443,7 @@ class Surface:
             if form.action.startswith("/"):
                 found.append(urlsplit(form.action).path)
         for text in texts:
-            found.extend(m.group(1) for m in _JS_PATH.finditer(text))
+            found.extend(p for p in (m.group(1) for m in _JS_PATH.finditer(text)) if not _partial_template(p))
             found.extend(base for base in (m.group(1) for m in _BASE_URL.finditer(text)) if base.startswith("/"))
         if include_openapi:
             doc = await self.openapi()
@@ -479,6 +481,12 @@ def _document(response: Response | None) -> dict[str, Any] | None:
     if isinstance(doc, dict) and ("openapi" in doc or "swagger" in doc) and isinstance(doc.get("paths"), dict):
         return doc
     return None
+
+
+def _partial_template(path: str) -> bool:
+    """A segment that mixes text and a script's template (`/permalink/kv:${key}`): its literal form is no route."""
+    return any(name is None and ("{" in segment or "$" in segment)
+               for segment, name in zip(path.split("/"), template_names(path), strict=True))
 
 
 def _script_references(base: str, text: str) -> list[str]:

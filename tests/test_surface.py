@@ -46,6 +46,16 @@ def test_exclude_is_honoured_in_active_mode_too() -> None:
 def test_action_words() -> None:
     assert reads_as_action("/createdb") and reads_as_action("/api/auth/logout") and reads_as_action("/users/1/delete")
     assert not reads_as_action("/users/v1/_debug") and not reads_as_action("/api/notes/{id}/export")
+    assert reads_as_action("/api/v1/query/stop") and reads_as_action("/api/jobs/{id}/run")
+    assert not reads_as_action("/api/runs") and not reads_as_action("/getting-started")
+
+
+def test_a_url_built_inside_a_segment_is_no_route() -> None:
+    """`/api/permalink/kv:${key}` in a script is a template the script fills; its literal text is never requested."""
+    with serve_wsgi(chunked_page(leak=False)) as url:
+        report = scan(url, only=["auth.public-data"])
+    [result] = results_for(report, "auth.public-data")
+    assert "/api/profile" in result.detail and "kv:" not in result.detail, result.detail
 
 
 def test_scripts_loaded_by_scripts_are_read() -> None:
