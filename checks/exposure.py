@@ -53,7 +53,8 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Values that already hide what they stand for.
 _HIDDEN = re.compile(r"(?i)^(?:[*•x●.\-]+|\[?(?:redacted|hidden|filtered|masked|removed)\]?|null|none)$")
 # Route words that suggest people or accounts: requested first when there are more routes than the bound.
-_PEOPLE = re.compile(r"(?i)user|account|member|customer|admin|staff|profile|people|person|debug|dump|export|employee|auth")
+_PEOPLE = re.compile(r"(?i)user|account|member|customer|admin|staff|profile|people|person|owner|author|debug|dump|export|"
+                     r"employee|auth")
 # Routes that take credentials or events rather than list records (log-in, sign-up, webhook receivers, OAuth
 # callbacks): a GET there reads nothing, so the bounded requests go elsewhere.
 _INTAKE = re.compile(r"(?i)(?:^|/)(?:log-?in|sign-?in|sign-?up|register|webhooks?|callback|oauth)(?:/|$)")

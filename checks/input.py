@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from probe.checks.debug.triggers import CRASH_STATUSES, DebugSettings, Outcome, trigger_pass
 from probe.context import CheckContext
-from probe.model import Result, Severity
+from probe.model import Confidence, Result, Severity
 from probe.registry import Family, check
 
 FAMILY = Family(group="errors")
@@ -58,12 +58,30 @@ async def server_error(ctx: CheckContext) -> list[Result]:
         evidence = response.evidence()
         if first.trigger.content is not None:
             evidence["request"]["body"] = first.trigger.content.decode("utf-8", errors="replace")[:200]
-        results.append(ctx.fail(response.url, f"{method} {path} crashed with {response.status} on: {labels}.{also}",
-                                kind=first.trigger.kind, evidence=evidence))
+        results.append(ctx.fail(response.url, f"{method} {path} crashed with {response.status} on: {labels}."
+                                f"{also}{_control(answered, first, path)}", kind=first.trigger.kind, evidence=evidence,
+                                confidence=Confidence.MEDIUM if first.trigger.kind == "bad-number"
+                                and not _numbers_answered(answered, path) else Confidence.HIGH))
     if results:
         return results
     return [ctx.passed(ctx.location, f"{len(answered)} bad-input requests were answered without a server error."
                                      f"{_refused_numbers(ctx, answered)}")]
+
+
+def _numbers_answered(answered: list[Outcome], route: str) -> list[str]:
+    """The other numbers sent to the same route that got an answer and no crash: the control that shows the crash
+    comes from the value, not from a route that fails whatever number it is given."""
+    return sorted({o.trigger.label.split(" (")[0] for o in answered
+                   if o.trigger.kind == "bad-number" and o.trigger.route == route
+                   and o.response is not None and o.response.status not in CRASH_STATUSES})
+
+
+def _control(answered: list[Outcome], first: Outcome, route: str) -> str:
+    if first.trigger.kind != "bad-number":
+        return ""
+    if others := _numbers_answered(answered, route):
+        return f" The same route answered without an error to {', '.join(others[:3])}."
+    return " No other number sent to this route was answered without an error: it may fail whatever number it is given."
 
 
 def _refused_numbers(ctx: CheckContext, answered: list[Outcome]) -> str:

@@ -73,8 +73,10 @@ ACTIONS = frozenset({
     "start", "stop", "kill", "terminate", "execute", "run", "trigger", "enable", "disable", "archive",
 })
 _WORD = re.compile(r"[a-z]+")
-# Paths named in JS: fetch("/api/..."), axios.get('/v1/...'), "/auth/login" string literals.
-_JS_PATH = re.compile(r"""["'`](/(?:api|v\d|auth|graphql|webhooks?|rest|rpc)(?:/[A-Za-z0-9_\-.{}:$]*)*)["'`]""")
+# Paths named in JS: fetch("/api/..."), axios.get('/v1/...'), "/auth/login" string literals, and template literals
+# with a query the script fills (`/api/v1/chart/related/owners?q=${query}`): the path alone is kept.
+_JS_PATH = re.compile(r"""["'`](/(?:api|v\d|auth|graphql|webhooks?|rest|rpc)(?:/[A-Za-z0-9_\-.{}:$]*)*)"""
+                      r"""(?:\?[^"'`\s]{0,200})?["'`]""")
 # axios.create({ baseURL: "/api/v2" }), a configured API base in the bundle.
 _BASE_URL = re.compile(r"""baseURL\s*:\s*["'`]([^"'`\s]{1,200})["'`]""")
 # Scripts named by scripts: import("./chunk.js"), import x from "/assets/y.js", new URL("./w.js", import.meta.url).

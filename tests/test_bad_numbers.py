@@ -20,7 +20,7 @@ from probe.checks.debug.triggers import (
     observed_route,
 )
 from probe.http import ScopedHttp
-from probe.model import Report
+from probe.model import Confidence, Report
 from tests.helpers import expect, scan
 
 CHECK = "input.server-error"
@@ -59,6 +59,8 @@ def test_a_number_beyond_64_bits_crashes_the_unbounded_route(vulnerable: Run) ->
     assert request["method"] == "GET"
     assert request["url"].endswith("/api/v1/items/?skip=99999999999999999999")
     assert found.evidence["response"]["status"] == 500
+    # The control: other values on the same route were answered (SQLite takes a negative OFFSET).
+    assert found.confidence is Confidence.HIGH and "The same route answered without an error to" in found.detail
 
 
 def test_bounded_parameters_pass(hardened: Run) -> None:

@@ -11,7 +11,7 @@ from fixtures.discovery import api, appbuilder, chunked_page
 from fixtures.serve import serve_asgi, serve_wsgi
 from probe import init
 from probe.forms import read_form
-from probe.model import Report
+from probe.model import Confidence, Report
 from probe.operations import base_path
 from probe.surface import MAX_SCRIPTS, parse_fields, reads_as_action
 from tests.helpers import expect, results_for, scan
@@ -51,7 +51,8 @@ def test_action_words() -> None:
 
 
 def test_a_url_built_inside_a_segment_is_no_route() -> None:
-    """`/api/permalink/kv:${key}` in a script is a template the script fills; its literal text is never requested."""
+    """`/api/permalink/kv:${key}` in a script is a template the script fills: its literal text is never requested. A
+    query the script fills (`/api/profile?fields=${f}`) leaves its path a route."""
     with serve_wsgi(chunked_page(leak=False)) as url:
         report = scan(url, only=["auth.public-data"])
     [result] = results_for(report, "auth.public-data")
@@ -141,6 +142,8 @@ def test_a_document_behind_a_log_in_is_read_as_a_non_privileged_account_and_its_
     assert hits["_openapi as a stranger"] == 1 and hits["_openapi as bob"] == 1 and hits["_openapi as alice"] == 0, hits
     crashes = [r for r in expect(report, "input.server-error", "fail") if r.kind == "bad-number"]
     assert crashes and crashes[0].evidence["request"]["url"].endswith("/api/v1/chart/99999999999999999999"), crashes
+    # An id gets one bad value and nothing else: no answer from the route shows the crash is the number's.
+    assert crashes[0].confidence is Confidence.MEDIUM and "may fail whatever number" in crashes[0].detail
     # Read as an account, the document is not served to everyone: debug.api-docs does not fail on it.
     expect(report, "debug.api-docs", "pass")
 

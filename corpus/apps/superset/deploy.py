@@ -3,8 +3,9 @@
 Production follows "Installing Superset from PyPI" and "Configuring Superset": a SECRET_KEY generated with
 `openssl rand -base64 42`, PostgreSQL for the metadata database, SUPERSET_ENV=production (which turns Flask-Limiter
 on), `superset db upgrade`, `superset fab create-admin`, `superset init`, then gunicorn. The misconfigured setup is
-the same deployment with the key that Superset's docker compose `.env` ships (`TEST_NON_DEV_SECRET`) left in place:
-the mistake behind CVE-2023-27524, where a published key lets anyone sign a session cookie or API token.
+the same deployment with the key that Superset's docker compose `.env` ships (`TEST_NON_DEV_SECRET`) left in place
+(the mistake behind CVE-2023-27524, where a published key lets anyone sign a session cookie or API token), and
+`PUBLIC_ROLE_LIKE = "Gamma"`, the docs' way to let visitors who are not logged in see dashboards.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ APP = AppInfo(
     needs_postgres=True,
     setups=(
         Setup("production", "PostgreSQL metadata, SUPERSET_ENV=production, random SECRET_KEY, gunicorn"),
-        Setup("misconfigured", "as production, with the docker compose .env's SUPERSET_SECRET_KEY=TEST_NON_DEV_SECRET"),
+        Setup("misconfigured", "as production, with the docker compose .env's SUPERSET_SECRET_KEY=TEST_NON_DEV_SECRET "
+                               "and PUBLIC_ROLE_LIKE = \"Gamma\""),
     ),
 )
 
@@ -52,9 +54,13 @@ def deploy(ctx: Context) -> Deployment:
         raise CorpusError("superset needs the PostgreSQL cluster")
     database = ctx.postgres.create_database(f"superset_{ctx.setup}")
     secret_key = COMPOSE_SECRET_KEY if ctx.setup == "misconfigured" else secrets.token_urlsafe(42)
-    shutil.copy(ctx.app_dir / "superset_config.py", ctx.run_dir / "superset_config.py")
+    config = ctx.run_dir / "superset_config.py"
+    shutil.copy(ctx.app_dir / "superset_config.py", config)
+    if ctx.setup == "misconfigured":
+        # "Let anonymous users see the dashboards": the public role gets Gamma's permissions at `superset init`.
+        config.write_text(config.read_text(encoding="utf-8") + 'PUBLIC_ROLE_LIKE = "Gamma"\n', encoding="utf-8")
     environment = {
-        "SUPERSET_CONFIG_PATH": str(ctx.run_dir / "superset_config.py"),
+        "SUPERSET_CONFIG_PATH": str(config),
         "SUPERSET_ENV": "production",
         "SUPERSET_DATABASE_URI": database,
         "SUPERSET_SECRET_KEY": secret_key,
