@@ -83,6 +83,17 @@ _BASE_URL = re.compile(r"""baseURL\s*:\s*["'`]([^"'`\s]{1,200})["'`]""")
 _JS_FILE = re.compile(r"""["'`]((?:\.{1,2}/|/)[\w\-./@~]{1,300}\.m?js)(?:\?[^"'`\s]{0,100})?["'`]""")
 # Next.js build manifests list chunks relative to /_next/: "static/chunks/pages/index-abc.js".
 _NEXT_CHUNK = re.compile(r"""["'](static/(?:chunks|[\w-]{1,40})/[\w\-./\[\]@]{1,300}\.js)["']""")
+# webpack 5's runtime names its lazy chunks in one function, `__webpack_require__.u`, and where they are served in
+# `__webpack_require__.p` (minified: `n.u=e=>e+"."+{242:"2222a8c9"}[e]+".chunk.js"`, `n.p="/static/"`; with one
+# hashed name per chunk, `e=>5301===e?"80691ed8.chunk.js":...`). Source: webpack's GetChunkFilenameRuntimeModule and
+# PublicPathRuntimeModule (https://github.com/webpack/webpack/tree/main/lib/runtime).
+_WEBPACK_U = re.compile(r"""\.u\s*=\s*(?:function\s*\(\s*(\w+)\s*\)\s*\{\s*return\s+|\(?\s*(\w+)\s*\)?\s*=>\s*)""")
+_WEBPACK_P = re.compile(r"""\.p\s*=\s*["']([^"'\s]{0,200})["']""")
+_WEBPACK_LOAD = re.compile(r"""\.e\((\d{1,6})\)""")
+_STRING = re.compile(r'"([^"\\]{0,300})"')
+_CHUNK_MAP = re.compile(r"""\{((?:\s*"?\d{1,6}"?\s*:\s*"[^"\\]{0,200}"\s*,?)+)\}\s*\[\s*(\w+)\s*\]""")
+_MAP_ENTRY = re.compile(r'"?(\d{1,6})"?\s*:\s*"([^"\\]{0,200})"')
+MAX_RUNTIME_BODY = 200_000
 # Swagger UI `url: "/openapi.json"` or `configUrl`, ReDoc/RapiDoc `spec-url="/openapi.json"`.
 _DOCUMENT_NAME = re.compile(r"\.json$|openapi|swagger|api-docs|/schema/?$", re.IGNORECASE)
 _SPEC_URL = re.compile(r"""(?:\burl|configUrl|spec-url|specUrl)\s*[:=]\s*["']([^"'\s]{1,300})["']""")
@@ -492,13 +503,75 @@ def _partial_template(path: str) -> bool:
 
 
 def _script_references(base: str, text: str) -> list[str]:
-    """Same-origin script URLs a script or page text names: imports, module URLs, Next.js build-manifest chunks."""
+    """Same-origin script URLs a script or page text names: imports, module URLs, Next.js build-manifest chunks,
+    webpack's lazy chunks."""
     head = text[:2_000_000]
     found = [urljoin(base, m.group(1)) for m in _JS_FILE.finditer(head)]
     next_root = base.split("/_next/", 1)[0] + "/_next/" if "/_next/" in base else None
     if next_root is not None:
         found += [urljoin(next_root, m.group(1)) for m in _NEXT_CHUNK.finditer(head)]
+    found += _webpack_chunks(base, head)
     return list(dict.fromkeys(found))
+
+
+def _runtime_body(text: str, start: int) -> str:
+    """The expression of webpack's chunk-file function from `start`: up to the first `,` or `;` outside brackets,
+    parentheses, braces and strings."""
+    depth, quote = 0, ""
+    for i in range(start, min(len(text), start + MAX_RUNTIME_BODY)):
+        c = text[i]
+        if quote:
+            quote = "" if c == quote and text[i - 1] != "\\" else quote
+        elif c in "\"'":
+            quote = c
+        elif c in "([{":
+            depth += 1
+        elif c in ")]}":
+            if depth == 0:
+                return text[start:i]
+            depth -= 1
+        elif c in ",;" and depth == 0:
+            return text[start:i]
+    return ""
+
+
+def _webpack_chunks(base: str, text: str) -> list[str]:
+    """The lazy chunks a webpack 5 runtime can load, as URLs (see `_WEBPACK_U`)."""
+    runtime = _WEBPACK_U.search(text)
+    if runtime is None:
+        return []
+    arg = runtime.group(1) or runtime.group(2)
+    body = _runtime_body(text, runtime.end())
+    public = _WEBPACK_P.search(text)
+    # `auto` (or no public path) is the directory of the script that holds the runtime.
+    root = urljoin(base, public.group(1)) if public and public.group(1) not in ("", "auto") else base
+    if "?" in body:  # one hashed name per chunk, chosen by comparisons
+        names = [m.group(1) for m in _STRING.finditer(body) if m.group(1).endswith(".js")]
+    else:
+        maps = [(m.group(0), dict(_MAP_ENTRY.findall(m.group(1)))) for m in _CHUNK_MAP.finditer(body)]
+        ids = list(dict.fromkeys([k for _, table in maps for k in table] or _WEBPACK_LOAD.findall(text)))
+        names = [name for chunk in ids if (name := _chunk_name(body, arg, maps, chunk))]
+    return [urljoin(root, name) for name in names]
+
+
+def _chunk_name(body: str, arg: str, maps: list[tuple[str, dict[str, str]]], chunk: str) -> str | None:
+    """The file name `body` gives one chunk: its `+`-joined terms are strings, the chunk id, a map looked up by the
+    id, or such a lookup falling back to the id (`({1:"name"}[e]||e)`); None for anything else."""
+    expression = body
+    for looked_up, table in maps:
+        expression = expression.replace(looked_up, f'"{table[chunk]}"' if chunk in table else "undefined")
+    parts: list[str] = []
+    for term in expression.replace("(", "").replace(")", "").split("+"):
+        choice = [t.strip() for t in term.split("||")]
+        value = next((t for t in choice if t != "undefined"), "")
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            parts.append(value[1:-1])
+        elif value == arg:
+            parts.append(chunk)
+        else:
+            return None
+    name = "".join(parts)
+    return name if name.endswith(".js") else None
 
 
 def _spec_urls(base: str, text: str) -> list[str]:

@@ -4,17 +4,22 @@ scripts loaded by scripts followed up to a cap that the report states."""
 
 from __future__ import annotations
 
+import json
+import secrets
+import subprocess
 from collections import Counter
 from pathlib import Path
 
-from fixtures.discovery import api, appbuilder, chunked_page
+import pytest
+
+from fixtures.discovery import SERVER_KEY_PREFIX, api, appbuilder, chunked_page
 from fixtures.serve import serve_asgi, serve_wsgi
 from probe import init
 from probe.forms import read_form
 from probe.model import Confidence, Report
 from probe.operations import base_path
 from probe.surface import MAX_SCRIPTS, parse_fields, reads_as_action
-from tests.helpers import expect, results_for, scan
+from tests.helpers import NODE_DIR, expect, needs_node_package, results_for, scan, static_site
 
 
 def test_openapi_document_found_through_its_docs_page_and_used_by_every_family() -> None:
@@ -68,6 +73,50 @@ def test_scripts_loaded_by_scripts_are_read() -> None:
         clean = scan(url, only=["secrets.in-bundle"])
     [passed] = expect(clean, "secrets.in-bundle", "pass")
     assert "3 script(s)" in passed.detail and "beyond the cap" not in passed.detail
+
+
+# Two ways webpack 5 names lazy chunks: id and content hash through a map (`e=>e+"."+{242:"…"}[e]+".chunk.js"`), and
+# the content hash alone (`e=>({242:"…"}[e]+".chunk.js")`) under a deeper public path.
+WEBPACK_OUTPUTS = {"id-and-hash": ("[id].[contenthash].chunk.js", "/assets/"),
+                   "hash-only": ("[contenthash].chunk.js", "/app/assets/")}
+
+
+def _webpack_site(root: Path, chunk_filename: str, public_path: str, lazy: str) -> Path:
+    """A real webpack 5 production build whose entry loads a chunk only when a button is clicked."""
+    source = root / "src"
+    source.mkdir(parents=True)
+    (source / "index.js").write_text('document.getElementById("go").onclick = () => import("./pay.js").then((m) => m.pay());')
+    (source / "pay.js").write_text(lazy)
+    out = root / public_path.strip("/")
+    config = {"mode": "production", "context": str(root), "entry": "./src/index.js",
+              "output": {"path": str(out), "filename": "main.[contenthash].js", "chunkFilename": chunk_filename,
+                         "publicPath": public_path}}
+    build = ("const webpack = require('webpack');"
+             f"webpack({json.dumps(config)}, (err, stats) => {{ if (err || stats.hasErrors()) {{"
+             " console.error(err || stats.toString()); process.exit(1); } });")
+    subprocess.run(["node", "-e", build], cwd=NODE_DIR, check=True, timeout=180)
+    [entry] = out.glob("main.*.js")
+    (root / "index.html").write_text(f'<!doctype html><button id="go">pay</button><script src="{public_path}{entry.name}">'
+                                     "</script>")
+    return root
+
+
+@pytest.mark.parametrize("output", sorted(WEBPACK_OUTPUTS))
+def test_webpack_lazy_chunks_are_read(tmp_path: Path, output: str) -> None:
+    needs_node_package("webpack")
+    chunk_filename, public_path = WEBPACK_OUTPUTS[output]
+    key = SERVER_KEY_PREFIX + secrets.token_hex(16)
+    leaked = _webpack_site(tmp_path / "leaked", chunk_filename, public_path,
+                           f'export const pay = () => fetch("https://api.stripe.com", {{headers: {{a: "{key}"}}}});')
+    with serve_wsgi(static_site(leaked)) as url:
+        report = scan(url, only=["secrets.in-bundle"])
+    [found] = expect(report, "secrets.in-bundle", "fail")
+    assert found.location.startswith(url + public_path) and found.location.endswith(".chunk.js"), found.location
+    clean = _webpack_site(tmp_path / "clean", chunk_filename, public_path, 'export const pay = () => fetch("/api/pay");')
+    with serve_wsgi(static_site(clean)) as url:
+        report = scan(url, only=["secrets.in-bundle"])
+    [passed] = expect(report, "secrets.in-bundle", "pass")
+    assert "2 script(s)" in passed.detail, passed.detail
 
 
 def test_the_script_cap_is_stated() -> None:
