@@ -37,7 +37,9 @@ from probe.operations import base_path, template_names
 T = TypeVar("T")
 
 MAX_SCRIPTS = 40
-MAX_PATHS = 50
+# A list, not requests: every family bounds what it sends and picks from it (auth.public-data people-like routes
+# first), so a large app's document and a few dozen scripts must not crowd the paths a family is after out of it.
+MAX_PATHS = 300
 MAX_FORMS = 20
 # The docs pages and the usual paths below fill it exactly on a site that has none of them (2 + 8); a candidate that
 # refused strangers keeps the last request for reading it as an account.
