@@ -58,30 +58,34 @@ async def server_error(ctx: CheckContext) -> list[Result]:
         evidence = response.evidence()
         if first.trigger.content is not None:
             evidence["request"]["body"] = first.trigger.content.decode("utf-8", errors="replace")[:200]
-        results.append(ctx.fail(response.url, f"{method} {path} crashed with {response.status} on: {labels}."
-                                f"{also}{_control(answered, first, path)}", kind=first.trigger.kind, evidence=evidence,
-                                confidence=Confidence.MEDIUM if first.trigger.kind == "bad-number"
-                                and not _numbers_answered(answered, path) else Confidence.HIGH))
+        control, confidence = _controlled(found.outcomes, first, path)
+        results.append(ctx.fail(response.url, f"{method} {path} crashed with {response.status} on: {labels}.{also}"
+                                f"{control}", kind=first.trigger.kind, evidence=evidence, confidence=confidence))
     if results:
         return results
     return [ctx.passed(ctx.location, f"{len(answered)} bad-input requests were answered without a server error."
                                      f"{_refused_numbers(ctx, answered)}")]
 
 
-def _numbers_answered(answered: list[Outcome], route: str) -> list[str]:
-    """The other numbers sent to the same route that got an answer and no crash: the control that shows the crash
-    comes from the value, not from a route that fails whatever number it is given."""
-    return sorted({o.trigger.label.split(" (")[0] for o in answered
-                   if o.trigger.kind == "bad-number" and o.trigger.route == route
-                   and o.response is not None and o.response.status not in CRASH_STATUSES})
+def _ordinary_number(outcomes: tuple[Outcome, ...], route: str) -> Outcome | None:
+    """The control sent to the route before its bad numbers: an ordinary number (the document's example, else 1)."""
+    return next((o for o in outcomes if o.trigger.kind == "number-control" and o.trigger.route == route), None)
 
 
-def _control(answered: list[Outcome], first: Outcome, route: str) -> str:
+def _controlled(outcomes: tuple[Outcome, ...], first: Outcome, route: str) -> tuple[str, Confidence]:
+    """What the control says of a bad-number crash: the crash is the value's only when an ordinary number was answered
+    without one."""
     if first.trigger.kind != "bad-number":
-        return ""
-    if others := _numbers_answered(answered, route):
-        return f" The same route answered without an error to {', '.join(others[:3])}."
-    return " No other number sent to this route was answered without an error: it may fail whatever number it is given."
+        return "", Confidence.HIGH
+    control = _ordinary_number(outcomes, route)
+    if control is None or control.response is None:
+        return " The ordinary number sent as a control got no answer, so the route may fail whatever it is sent.", \
+            Confidence.MEDIUM
+    label = control.trigger.label.split(" on ")[0]
+    if control.response.status in CRASH_STATUSES:
+        return (f" {label} crashed too ({control.response.status}): the route fails whatever number it is given, "
+                "so the cause may be another missing or unchecked parameter."), Confidence.MEDIUM
+    return f" {label} was answered {control.response.status}.", Confidence.HIGH
 
 
 def _refused_numbers(ctx: CheckContext, answered: list[Outcome]) -> str:

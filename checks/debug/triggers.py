@@ -37,9 +37,10 @@ from probe.surface import Form, reads_as_action
 MAX_API_ROUTES = 4
 MAX_FORMS = 3
 MAX_CONFIGURED = 8
-# Bad numbers: at most this many routes, and numeric parameters per route, each sent every value of `BAD_NUMBERS`
-# (a path parameter: `PATH_BAD_NUMBERS`) one at a time, the route's other parameters at their defaults: at most
-# 8 requests a route and 3 x 2 x 4 = 24 a run.
+# Bad numbers: at most this many routes, and numeric parameters per route, each sent an ordinary number first (the
+# control: the document's example, else 1) and then every value of `BAD_NUMBERS` (a path parameter:
+# `PATH_BAD_NUMBERS`) one at a time, the route's other parameters at their defaults: at most 10 requests a route and
+# 3 x 2 x 5 = 30 a run.
 MAX_NUMBER_ROUTES = 3
 MAX_NUMBER_PARAMS = 2
 # Out-of-range and wrongly typed numbers. 20 digits is beyond any 64-bit integer (2**64 is about 1.8e19): SQLite's
@@ -49,6 +50,9 @@ BAD_NUMBERS = (("negative", "-1"), ("zero", "0"), ("beyond 64 bits", "9999999999
 # In a path, a non-number is the quote trigger's job and a zero or negative id one more missing record (or no route
 # at all: Flask's `<int:>` takes no sign), so an id gets the value beyond 64 bits alone.
 PATH_BAD_NUMBERS = (BAD_NUMBERS[2],)
+ORDINARY_NUMBER = "an ordinary number"
+# A control value: positive and small, so it is never one of the bad numbers (an example of 0 is one).
+_ORDINARY = re.compile(r"^[1-9]\d{0,8}$")
 _INTEGER = re.compile(r"^-?\d+$")
 # Long enough to overflow file-name limits (ENAMETOOLONG is 255 bytes per segment on Linux) in static
 # file handlers, short enough for every server's request-line limit.
@@ -252,7 +256,8 @@ def number_triggers(http: ScopedHttp, target: NumericRoute, account: str | None)
     names = template_names(target.path)
     out: list[Trigger] = []
     for param in sorted(target.numeric, key=lambda p: p.location != "query")[:MAX_NUMBER_PARAMS]:
-        for what, value in BAD_NUMBERS if param.location == "query" else PATH_BAD_NUMBERS:
+        control = (ORDINARY_NUMBER, param.example if param.example and _ORDINARY.match(param.example) else "1")
+        for what, value in (control, *(BAD_NUMBERS if param.location == "query" else PATH_BAD_NUMBERS)):
             segments, query = target.path.split("/"), []
             for other in target.fill:
                 given = value if other == param else other.example or ("1" if other.numeric else "probe")
@@ -261,8 +266,10 @@ def number_triggers(http: ScopedHttp, target: NumericRoute, account: str | None)
                 elif other == param or other.required:
                     query.append((other.name, given))
             url = http.url("/".join(segments) + ("?" + urlencode(query) if query else ""))
-            out.append(Trigger("bad-number", f"{param.name}={value} ({what}) on {target.path}", "GET", url,
-                               {"Accept": API_ACCEPT}, as_account=account, route=target.path))
+            ordinary = what == ORDINARY_NUMBER
+            out.append(Trigger("number-control" if ordinary else "bad-number", f"{param.name}={value} ({what}) on "
+                               f"{target.path}", "GET", url, {"Accept": API_ACCEPT}, bad_input=not ordinary,
+                               as_account=account, route=target.path))
     return out
 
 
