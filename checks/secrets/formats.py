@@ -105,7 +105,8 @@ _SPLIT = re.compile(r"[\n;,(){}\[\]<>\s]+")
 MAX_CHUNK = 4000
 # detect-secrets' patterns have no word boundaries, so a key-shaped run inside a longer token matches: the tail of a
 # Flask-WTF CSRF token (itsdangerous: base64 payload, 6-char timestamp, 27-char signature) reads as a Discord bot
-# token about one page in seven. A key is a whole token: no token character right before or after it.
+# token on about two pages in three (4,000 tokens measured). A key is a whole token: no token character right before
+# or after it.
 _TOKEN = re.compile(r"[A-Za-z0-9_\-.]+")
 _TOKEN_CHAR = re.compile(r"[A-Za-z0-9_\-]")
 
