@@ -58,7 +58,7 @@ async def server_error(ctx: CheckContext) -> list[Result]:
         evidence = response.evidence()
         if first.trigger.content is not None:
             evidence["request"]["body"] = first.trigger.content.decode("utf-8", errors="replace")[:200]
-        control, confidence = _controlled(found.outcomes, first, path)
+        control, confidence = _controlled(found.outcomes, outcomes, path)
         results.append(ctx.fail(response.url, f"{method} {path} crashed with {response.status} on: {labels}.{also}"
                                 f"{control}", kind=first.trigger.kind, evidence=evidence, confidence=confidence))
     if results:
@@ -67,24 +67,22 @@ async def server_error(ctx: CheckContext) -> list[Result]:
                                      f"{_refused_numbers(ctx, answered)}")]
 
 
-def _ordinary_number(outcomes: tuple[Outcome, ...], route: str) -> Outcome | None:
-    """The control sent to the route before its bad numbers: an ordinary number (the document's example, else 1)."""
-    return next((o for o in outcomes if o.trigger.kind == "number-control" and o.trigger.route == route), None)
-
-
-def _controlled(outcomes: tuple[Outcome, ...], first: Outcome, route: str) -> tuple[str, Confidence]:
-    """What the control says of a bad-number crash: the crash is the value's only when an ordinary number was answered
-    without one."""
-    if first.trigger.kind != "bad-number":
+def _controlled(found: tuple[Outcome, ...], crashed: list[Outcome], route: str) -> tuple[str, Confidence]:
+    """What the controls say of bad-number crashes: each parameter that crashed was first sent an ordinary number (the
+    document's example, else 1), and the crash is the value's only when that was answered without one."""
+    params = list(dict.fromkeys(o.trigger.param for o in crashed if o.trigger.kind == "bad-number"))
+    if not params:
         return "", Confidence.HIGH
-    control = _ordinary_number(outcomes, route)
-    if control is None or control.response is None:
+    controls = [next((o for o in found if o.trigger.kind == "number-control" and o.trigger.route == route
+                      and o.trigger.param == param), None) for param in params]
+    if any(c is None or c.response is None for c in controls):
         return " The ordinary number sent as a control got no answer: nothing shows the crash is the number's.", Confidence.MEDIUM
-    label = control.trigger.label.split(" on ")[0]
-    if control.response.status in CRASH_STATUSES:
-        return (f" {label} crashed too ({control.response.status}): the route fails whatever number it is given, "
-                "so the cause may be another missing or unchecked parameter."), Confidence.MEDIUM
-    return f" {label} was answered {control.response.status}.", Confidence.HIGH
+    shown = [(c.trigger.label.split(" on ")[0], c.response.status) for c in controls if c is not None and c.response]
+    crashed_too = [f"{label} got {status}" for label, status in shown if status in CRASH_STATUSES]
+    if crashed_too:
+        return (f" The control {'; '.join(crashed_too)} too: the route fails whatever number it is given, so the cause "
+                "may be another missing or unchecked parameter."), Confidence.MEDIUM
+    return " The control " + "; ".join(f"{label} was answered {status}" for label, status in shown) + ".", Confidence.HIGH
 
 
 def _refused_numbers(ctx: CheckContext, answered: list[Outcome]) -> str:

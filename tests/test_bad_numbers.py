@@ -111,18 +111,22 @@ def test_numbers_refused_to_the_debug_account_are_named_as_its_refusal() -> None
 
 
 def test_a_route_that_crashes_on_an_ordinary_number_too_is_not_blamed_on_the_number() -> None:
-    """The control: a route that fails whatever page it is asked for (here a missing table) crashes on `page=1` as
-    on the bad numbers; the finding stands, at medium confidence, and says the numbers may not be the cause."""
+    """The control is per parameter. As on Superset's explore route: any `datasource_id` but 0 crashes (a missing
+    `datasource_type`), whatever the number, while `slice_id` is fine. The finding stands at medium confidence and
+    says the numbers may not be the cause; the other parameter's answered control does not vouch for it."""
     from fastapi import FastAPI
 
     app = FastAPI()
 
-    @app.get("/api/v1/reports/")
-    def reports(page: int = 1) -> dict[str, int]:
-        raise LookupError(f"no reports table (page {page})")
+    @app.get("/api/v1/explore/")
+    def explore(slice_id: int | None = None, datasource_id: int | None = None) -> dict[str, int | None]:
+        if datasource_id:
+            raise LookupError(f"no datasource type for {datasource_id}")
+        return {"slice": slice_id}
 
     with serve_asgi(app) as url:
         report = scan(url, only=[CHECK], rate=200)
     [found] = expect(report, CHECK, "fail")
-    assert found.kind == "bad-number" and found.confidence is Confidence.MEDIUM
-    assert "page=1 (an ordinary number) crashed too (500)" in found.detail
+    assert found.kind == "bad-number" and found.confidence is Confidence.MEDIUM, found.detail
+    assert "The control datasource_id=1 (an ordinary number) got 500 too" in found.detail
+    assert "slice_id" not in found.detail

@@ -103,6 +103,7 @@ class Trigger:
     bad_input: bool = True
     as_account: str | None = None
     route: str | None = None  # the route template a path-parameter trigger filled in, for grouping by route
+    param: str | None = None  # the numeric parameter a bad number or its control was sent in
 
 
 @dataclass(frozen=True)
@@ -269,7 +270,7 @@ def number_triggers(http: ScopedHttp, target: NumericRoute, account: str | None)
             ordinary = what == ORDINARY_NUMBER
             out.append(Trigger("number-control" if ordinary else "bad-number", f"{param.name}={value} ({what}) on "
                                f"{target.path}", "GET", url, {"Accept": API_ACCEPT}, bad_input=not ordinary,
-                               as_account=account, route=target.path))
+                               as_account=account, route=target.path, param=param.name))
     return out
 
 
