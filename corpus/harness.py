@@ -322,6 +322,18 @@ class Context:
         return self.log_dir / "server.log"
 
 
+def install_pinned(ctx: Context) -> None:
+    """Install the app from its pin files: a venv from `requirements.txt`, else `npm ci` from `package.json` and
+    `package-lock.json`."""
+    log = ctx.log_dir / "install.log"
+    if (ctx.app_dir / "requirements.txt").is_file():
+        install_python(ctx.install_dir, ctx.app_dir / "requirements.txt", log)
+    elif (ctx.app_dir / "package.json").is_file():
+        install_node(ctx.install_dir, ctx.app_dir, log)
+    else:
+        raise CorpusError(f"{ctx.app_dir.name}: no requirements.txt or package.json to install from")
+
+
 @dataclass(frozen=True)
 class Deployment:
     target: str  # the URL probe scans

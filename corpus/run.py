@@ -31,7 +31,17 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from harness import CORPUS, AppInfo, Context, CorpusError, Deployment, Postgres, Processes, ensure_postgres
+from harness import (
+    CORPUS,
+    AppInfo,
+    Context,
+    CorpusError,
+    Deployment,
+    Postgres,
+    Processes,
+    ensure_postgres,
+    install_pinned,
+)
 
 MODES = ("passive", "active")
 FORMATS = {"console": "console.txt", "json": "report.json", "sarif": "report.sarif", "junit": "junit.xml",
@@ -275,7 +285,7 @@ def run_app(module: ModuleType, app_dir: Path, probe: Path, known: set[str], tmp
     (reports / app.name).mkdir(parents=True, exist_ok=True)
     install_ctx = Context(app_dir, install_dir, tmp / app.name, reports / app.name, "install", Processes(), postgres, say)
     install_ctx.run_dir.mkdir(parents=True)
-    module.install(install_ctx)
+    install_pinned(install_ctx)
     install_times[app.name] = time.monotonic() - started
     say(f"{app.name}: installed in {install_times[app.name]:.0f} s")
     for setup in app.setups:

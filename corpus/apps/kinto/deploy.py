@@ -21,7 +21,6 @@ from harness import (
     basic_auth,
     expect,
     free_port,
-    install_python,
     request,
     run_logged,
     wait_http,
@@ -42,9 +41,6 @@ BUCKET = "/v1/buckets/notes"
 COLLECTION = f"{BUCKET}/collections/notes"
 NOTES_PER_ACCOUNT = 3
 
-
-def install(ctx: Context) -> None:
-    install_python(ctx.install_dir, ctx.app_dir / "requirements.txt", ctx.log_dir / "install.log")
 
 
 def deploy(ctx: Context) -> Deployment:

@@ -18,7 +18,6 @@ from harness import (
     Setup,
     expect,
     free_port,
-    install_node,
     request,
     wait_http,
 )
@@ -36,9 +35,6 @@ APP = AppInfo(
 # The password grant as the editor sends it: an empty scope means the user's own permissions.
 LOGIN = {"client_id": "node-red-editor", "grant_type": "password", "scope": ""}
 
-
-def install(ctx: Context) -> None:
-    install_node(ctx.install_dir, ctx.app_dir, ctx.log_dir / "install.log")
 
 
 def _flows(owner: str) -> list[dict[str, object]]:

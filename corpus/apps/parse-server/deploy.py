@@ -22,7 +22,6 @@ from harness import (
     Setup,
     expect,
     free_port,
-    install_node,
     request,
     wait_http,
 )
@@ -42,9 +41,6 @@ APP_ID = "notes-app"
 NOTES_PER_ACCOUNT = 3
 AUTHENTICATED = {"requiresAuthentication": True}
 
-
-def install(ctx: Context) -> None:
-    install_node(ctx.install_dir, ctx.app_dir, ctx.log_dir / "install.log")
 
 
 def deploy(ctx: Context) -> Deployment:

@@ -15,7 +15,7 @@ import secrets
 import sys
 from pathlib import Path
 
-from harness import LOOPBACK, AppInfo, Context, CorpusError, Deployment, Setup, free_port, install_node, wait_http
+from harness import LOOPBACK, AppInfo, Context, CorpusError, Deployment, Setup, free_port, wait_http
 
 APP = AppInfo(
     name="supabase-js",
@@ -31,9 +31,6 @@ APP = AppInfo(
 REPO = Path(__file__).resolve().parents[3]
 POLICIES = {"production": "hardened", "misconfigured": "vulnerable"}
 
-
-def install(ctx: Context) -> None:
-    install_node(ctx.install_dir, ctx.app_dir, ctx.log_dir / "install.log")
 
 
 def deploy(ctx: Context) -> Deployment:

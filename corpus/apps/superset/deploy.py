@@ -22,7 +22,6 @@ from harness import (
     Setup,
     expect,
     free_port,
-    install_python,
     request,
     run_logged,
     wait_http,
@@ -44,9 +43,6 @@ APP = AppInfo(
 COMPOSE_SECRET_KEY = "TEST_NON_DEV_SECRET"
 USERS = ("alice", "bob")
 
-
-def install(ctx: Context) -> None:
-    install_python(ctx.install_dir, ctx.app_dir / "requirements.txt", ctx.log_dir / "install.log")
 
 
 def deploy(ctx: Context) -> Deployment:

@@ -20,7 +20,6 @@ from harness import (
     Deployment,
     Setup,
     free_port,
-    install_python,
     run_logged,
     wait_http,
 )
@@ -37,9 +36,6 @@ APP = AppInfo(
 
 PROJECT = "mysite"
 
-
-def install(ctx: Context) -> None:
-    install_python(ctx.install_dir, ctx.app_dir / "requirements.txt", ctx.log_dir / "install.log")
 
 
 def deploy(ctx: Context) -> Deployment:
